@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Assemble native-models/brain-tumour-t1c from the nnU-Net training in $nnUNet_results:
+ONNX per fold + manifest.json (via export_nnunet.py), learning curves (progress.png per fold and a CSV of
+epoch, train loss, val loss, pseudo-Dice taken from the checkpoint's training log), cross-validation Dice
+(nnU-Net's own validation of each fold on its held-out patient: fold_k/validation/summary.json) and MODEL_CARD.md.
+
+  make_tumour_release.py [--results $nnUNet_results] [--out native-models/brain-tumour-t1c] [--folds 0 1 2]
+
+For each fold the final checkpoint is used when it exists, else checkpoint_latest.pth (marked as partial in the
+card). Folds with neither are skipped.
+"""
+import argparse, csv, json, os, shutil, subprocess, sys, datetime
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRAINER, PLANS, CONF = 'nnUNetTrainerDelineateCPU', 'nnUNetPlansCPU', '3d_fullres'
+DATASET = 'Dataset501_BrainTumourT1c'
+HELD_OUT = {0: 'PGBM-001 (2 studies)', 1: 'PGBM-003 (2 studies)', 2: 'PGBM-006 (1 study; its other study has no T1c)'}
+
+
+def curve_rows(ckpt):
+    import torch
+    c = torch.load(ckpt, map_location='cpu', weights_only=False)
+    lg = c.get('logging', {})
+    n = len(lg.get('train_losses', []))
+    rows = []
+    for e in range(n):
+        def g(k):
+            v = lg.get(k, [])
+            return v[e] if e < len(v) else None
+        st, en = g('epoch_start_timestamps'), g('epoch_end_timestamps')
+        rows.append({'epoch': e, 'train_loss': g('train_losses'), 'val_loss': g('val_losses'),
+                     'pseudo_dice': g('mean_fg_dice'), 'ema_pseudo_dice': g('ema_fg_dice'), 'lr': g('lrs'),
+                     'epoch_seconds': (en - st) if (st is not None and en is not None) else None})
+    return rows, c
+
+
+def fmt(x, d=4):
+    return '' if x is None else (f'{float(x):.{d}f}')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--results', default=os.environ.get('nnUNet_results', '/work/nnunet_work/results'))
+    ap.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'brain-tumour-t1c'))
+    ap.add_argument('--folds', nargs='+', type=int, default=[0, 1, 2])
+    ap.add_argument('--version', default='0.1.0')
+    a = ap.parse_args()
+    folder = os.path.join(a.results, DATASET, f'{TRAINER}__{PLANS}__{CONF}')
+    if not os.path.isdir(folder):
+        sys.exit(f'no training folder {folder}')
+    os.makedirs(a.out, exist_ok=True)
+    spec, info = [], {}
+    for f in a.folds:
+        fd = os.path.join(folder, f'fold_{f}')
+        final = os.path.join(fd, 'checkpoint_final.pth')
+        latest = os.path.join(fd, 'checkpoint_latest.pth')
+        ck = final if os.path.isfile(final) else latest if os.path.isfile(latest) else None
+        if ck is None:
+            print(f'fold {f}: no checkpoint, skipped')
+            continue
+        spec.append(f'{f}:{os.path.basename(ck)}')
+        rows, c = curve_rows(ck)
+        with open(os.path.join(a.out, f'learning_curve_fold_{f}.csv'), 'w', newline='') as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()) if rows else ['epoch'])
+            w.writeheader()
+            for r in rows:
+                w.writerow(r)
+        if os.path.isfile(os.path.join(fd, 'progress.png')):
+            shutil.copy(os.path.join(fd, 'progress.png'), os.path.join(a.out, f'learning_curve_fold_{f}.png'))
+        summ = os.path.join(fd, 'validation', 'summary.json')
+        dice = None
+        if os.path.isfile(final) and os.path.isfile(summ):
+            s = json.load(open(summ))
+            dice = {'mean': s['foreground_mean']['Dice'],
+                    'cases': {os.path.basename(x['prediction_file']).replace('.nii.gz', ''): x['metrics']['1']['Dice']
+                              for x in s['metric_per_case']},
+                    'cases_fp_fn': {os.path.basename(x['prediction_file']).replace('.nii.gz', ''):
+                                    (x['metrics']['1']['TP'], x['metrics']['1']['FP'], x['metrics']['1']['FN'])
+                                    for x in s['metric_per_case']}}
+        secs = [r['epoch_seconds'] for r in rows if r['epoch_seconds']]
+        info[f] = {'checkpoint': os.path.basename(ck), 'final': ck == final, 'epochs': len(rows),
+                   'iterations': len(rows) * 25, 's_per_epoch': (sum(secs) / len(secs)) if secs else None,
+                   'last': rows[-1] if rows else None, 'dice': dice}
+    if not spec:
+        sys.exit('nothing to export')
+
+    # card notes (appended to the generic card written by export_nnunet.py)
+    L = []
+    L += ['## Intended use', '',
+          'Research and demonstration: a first, automatic outline of **contrast-enhancing glioblastoma tissue** on a',
+          'T1-weighted post-contrast brain MR series, to be reviewed and corrected by a person in Delineate.',
+          '**Not for clinical decisions** (diagnosis, treatment planning, response assessment). It was trained on',
+          'four studies of two or three patients (per fold) from one public collection, at a CPU-affordable size',
+          'and length; expect failures on other scanners, protocols, resolutions and pathologies. It only sees the',
+          'T1 post-contrast image, so it cannot tell enhancing tumour from other enhancing structures (vessels,',
+          'dura, choroid plexus) except by shape and context.', '']
+    L += ['## Data and licence', '',
+          '- TCIA collection **Brain-Tumor-Progression** (Schmainda KM, Prah M. Data from Brain-Tumor-Progression.',
+          '  The Cancer Imaging Archive, 2018. doi:10.7937/K9/TCIA.2018.15quzvnb), patients PGBM-001, PGBM-003,',
+          '  PGBM-006, two time points each, as redistributed in the Udacity course repository',
+          '  udacity/nd320-c3-3d-med-imaging (commit cdf9ad8, no licence file of its own) and converted to NIfTI with',
+          '  dcm2niix (see `../shared/data/tcia-brain-tumor-progression/PROVENANCE.txt`).',
+          '- Licence: TCIA lists the collection under **Creative Commons Attribution 3.0** (CC BY 3.0; not',
+          '  re-verifiable offline). Cite the DOI above and Clark K et al., *The Cancer Imaging Archive (TCIA):',
+          '  maintaining and operating a public information repository*, J Digit Imaging 2013;26(6):1045-57.',
+          '- Input: `T1post` (T1-weighted, post-contrast), single channel. FLAIR exists only for some studies, so it',
+          '  is not used. Labels: the collection\'s `MaskTumor` series (0/1 enhancing tumour ROI, Imaging',
+          '  Biometrics software, released by TCIA as reference masks).',
+          '- Images: axial-oblique 2D acquisitions, 22-25 slices of 5 mm with 6.5 mm spacing, in-plane 0.43 or',
+          '  0.6875 mm (Siemens 3T 320x260/280 and GE 512x512).',
+          '- **Excluded:** PGBM-006 study of 1997-02-11: it has no T1 post-contrast series (only `T1prereg`, a',
+          '  pre-contrast image), and an enhancing-tumour mask cannot be learnt from an image without contrast.',
+          '  5 studies were used: PGBM-001 x2, PGBM-003 x2, PGBM-006 x1.', '']
+    L += ['## Training', '',
+          '- nnU-Net v2 (2.8.1) from PyPI, `nnUNetv2_plan_and_preprocess -d 501 -c 3d_fullres '
+          '--verify_dataset_integrity`, then CPU plans `nnUNetPlansCPU`',
+          '  (`native-models/bridge/make_cpu_plans.py`): nnU-Net\'s planner with target spacing 6.5 x 1.375 x 1.375 mm',
+          '  (in-plane 2x coarser than the median 0.6875 mm) and a 2 GB memory target -> patch 24x128x128, batch 2,',
+          '  6-stage PlainConvUNet with (1,3,3) kernels in the first two stages; features reduced to',
+          '  16-32-64-96-96-96 (3.6 M parameters). Per-image z-score normalisation, nnU-Net\'s default augmentation,',
+          '  Dice + cross-entropy loss with deep supervision, SGD (Nesterov, momentum 0.99), poly LR from 0.01.',
+          '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
+          '  and 5 validation iterations per epoch, 16 epochs (400 iterations, i.e. 0.16 % of nnU-Net\'s default',
+          '  250 000), foreground oversampling 0.5, one CPU thread (`-device cpu`).',
+          '- Cross-validation **by patient**: 3 folds, each holding out all studies of one patient',
+          '  (`splits_final.json` written by `prepare_tcia_dataset.py --splits`).',
+          '- Ensemble: the exported folds are averaged at inference. Each fold saw 2 of the 3 patients; together',
+          '  they saw all 5 studies, so the ensemble has **no held-out estimate of its own**; the per-fold numbers',
+          '  below are the honest estimate for a new patient.', '']
+    L += ['## Cross-validation (nnU-Net\'s validation of each fold on its held-out patient)', '',
+          '| fold | held-out patient | checkpoint | epochs | s/epoch | Dice per held-out study | mean Dice |',
+          '|---|---|---|---|---|---|---|']
+    for f, d in info.items():
+        if d['dice']:
+            per = '; '.join(f'{k}: {v:.3f}' for k, v in d['dice']['cases'].items())
+            mean = f"**{d['dice']['mean']:.3f}**"
+        else:
+            per, mean = 'not validated yet (training unfinished)', '-'
+        L.append(f"| {f} | {HELD_OUT.get(f, '?')} | `{d['checkpoint']}`{'' if d['final'] else ' (partial)'} | "
+                 f"{d['epochs']} | {fmt(d['s_per_epoch'], 0)} | {per} | {mean} |")
+    done = [d['dice']['mean'] for d in info.values() if d['dice']]
+    if done:
+        L += ['', f'Mean over validated folds: **{sum(done) / len(done):.3f}** '
+                  f'({len(done)} fold(s)). Goal was Dice >= 0.7 on an unseen patient; '
+                  + ('reached.' if min(done) >= 0.7 else 'not reached on every fold (see above).')]
+    L += ['', 'Dice is nnU-Net\'s `summary.json` (foreground label 1) on the original image grid, computed by',
+          '`nnUNetv2_train`\'s final validation (sliding window, tile step 0.5, Gaussian, mirroring on all 3 axes).',
+          '']
+    L += ['## Learning curves', '']
+    for f, d in info.items():
+        L.append(f"- fold {f}: `learning_curve_fold_{f}.png` (nnU-Net's progress.png) and "
+                 f"`learning_curve_fold_{f}.csv` (epoch, train_loss, val_loss, pseudo_dice, ema_pseudo_dice, lr, "
+                 f"epoch_seconds; from the checkpoint's training log)" +
+                 (f"; last epoch: train {fmt(d['last']['train_loss'])}, val {fmt(d['last']['val_loss'])}, "
+                  f"pseudo-Dice {fmt(d['last']['pseudo_dice'], 3)}" if d['last'] else ''))
+    L += ['', 'Pseudo-Dice is nnU-Net\'s per-epoch estimate on 5 random validation patches (foreground-oversampled),',
+          'not the full-volume Dice.', '', '## Reproduce', '',
+          'See `native-models/bridge/TRAINING.md`.', '']
+    notes = os.path.join(a.out, '.card_notes.md')
+    open(notes, 'w').write('\n'.join(L))
+    prov = os.path.join(a.out, '.prov.json')
+    json.dump({'trainingData': 'TCIA Brain-Tumor-Progression PGBM-001/-003/-006 (5 studies), CC BY 3.0, '
+                               'doi:10.7937/K9/TCIA.2018.15quzvnb',
+               'heldOutPatientPerFold': {str(k): v for k, v in HELD_OUT.items()},
+               'crossValidationDice': {str(f): (d['dice']['mean'] if d['dice'] else None) for f, d in info.items()},
+               'notForClinicalUse': True}, open(prov, 'w'))
+    cmd = [sys.executable, os.path.join(HERE, 'export_nnunet.py'), folder, '--out', a.out, '--folds', *spec,
+           '--id', 'brain-tumour-t1c', '--name', 'Enhancing brain tumour (T1 post-contrast MR)',
+           '--version', a.version, '--card-notes', notes, '--provenance', prov,
+           '--description', 'Segments contrast-enhancing glioblastoma tissue on T1-weighted post-contrast brain MR. '
+                            'nnU-Net v2 3d_fullres, trained on the CPU on 5 studies of 3 patients (TCIA '
+                            'Brain-Tumor-Progression). Research use only; not for clinical decisions.']
+    r = subprocess.run(cmd)
+    os.remove(notes)
+    os.remove(prov)
+    # drop ONNX files of folds that are no longer exported
+    keep = {f'fold_{s.split(":")[0]}.onnx' for s in spec}
+    for fn in os.listdir(a.out):
+        if fn.endswith('.onnx') and fn not in keep:
+            os.remove(os.path.join(a.out, fn))
+    json.dump({str(k): v for k, v in info.items()}, open(os.path.join(a.out, 'training_summary.json'), 'w'),
+              indent=2, default=str)
+    return r.returncode
+
+
+if __name__ == '__main__':
+    sys.exit(main())
