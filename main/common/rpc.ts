@@ -137,3 +137,47 @@ export function validateMessage(m: unknown): RpcMessage {
       throw new DelineateError('PROTOCOL', `Unknown RPC message type ${JSON.stringify(o.t)}`, { subject: 't' });
   }
 }
+
+/** The routing fields of a message, read from its JSON header only (binary blobs are not touched or copied). */
+export interface RpcHeader {
+  t: RpcMessage['t'];
+  id: number;
+  /** Present on requests. */
+  method?: string;
+}
+
+/**
+ * Read only the routing fields of an encoded message (type, id, method) without resolving its binary blobs.
+ * Used by relays (job supervisor, IPC validation) that forward the original buffer untouched.
+ * Throws a PROTOCOL {@link DelineateError} for anything that is not a well-formed message header.
+ */
+export function peekMessage(buffer: ArrayBuffer): RpcHeader {
+  if (!(buffer instanceof ArrayBuffer)) throw new DelineateError('PROTOCOL', 'RPC message is not an ArrayBuffer');
+  if (buffer.byteLength < 8) throw new DelineateError('PROTOCOL', 'RPC message too short');
+  const headerLength = new DataView(buffer).getUint32(0, true);
+  if (4 + headerLength + 4 > buffer.byteLength) throw new DelineateError('PROTOCOL', 'RPC header overruns message');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength)));
+  } catch (e) {
+    throw new DelineateError('PROTOCOL', 'RPC header is not valid JSON', { cause: e });
+  }
+  const m = validateMessage(parsed);
+  return m.t === 'req' ? { t: m.t, id: m.id, method: m.method } : { t: m.t, id: m.id };
+}
+
+/**
+ * Best-effort id of a message whose header may be malformed (to address a PROTOCOL error reply to the sender).
+ * Returns undefined when no id can be read.
+ */
+export function tryReadId(buffer: unknown): number | undefined {
+  try {
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < 8) return undefined;
+    const headerLength = new DataView(buffer).getUint32(0, true);
+    if (4 + headerLength > buffer.byteLength) return undefined;
+    const o = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength))) as { id?: unknown };
+    return typeof o.id === 'number' && Number.isInteger(o.id) && o.id >= 0 ? o.id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The compute dispatcher: implements every method of {@link ServiceMethods} (main/common/api.ts) on top of
+ * core. Each request's params are validated here (the last boundary before core): a malformed payload is a
+ * PROTOCOL error and a well-formed but unusable value (relative path, size out of range) a USAGE error, both
+ * naming the field as `params.<name>`.
+ *
+ * State kept per compute process: the VolumeInfo of every scanned volume by id (so `volumes.load` takes just an
+ * id), the uploads of the web host (in a temporary folder of this process, see {@link ComputeService.dispose}),
+ * and the recent-items store in the user-data folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, normalize, sep } from 'node:path';
+import type { AppInfo, DirEntry, LoadedVolume, MethodName, ParamsOf, RecentItem, ResultOf, UploadedFile } from '../common/api';
+import { DelineateError, throwIfCancelled } from '../common/errors';
+import type { JobOptions } from '../common/progress';
+import type { ComputeConfig } from '../common/supervisor';
+import type { ScanResult, Volume, VolumeInfo } from '../common/volume';
+import { RecentStore } from './recent';
+import type { Handler, HandlerOptions } from './server';
+import { middleSliceThumbnail, type Thumbnail } from './thumbnail';
+
+/** The part of core the service needs (main/core/io). Injected so the dispatcher can be tested on its own. */
+export interface ServiceCore {
+  /** Recursive scan of a file or folder. Progress unit: files. */
+  scanPath(path: string, options: JobOptions): Promise<ScanResult>;
+  /** Read the voxels of a volume found by {@link ServiceCore.scanPath}. */
+  readVolume(info: VolumeInfo, options: JobOptions): Promise<Volume>;
+}
+
+/** Limits on what one request may ask for. */
+export const LIMITS = {
+  /** Longest side of a thumbnail, px. */
+  maxThumbnailPx: 1024,
+  maxUploadFiles: 50_000,
+  maxUploadBytes: 8 * 1024 ** 3,
+  maxListEntries: 20_000,
+  maxLabelChars: 1000,
+  /** Scanned volumes remembered for `volumes.load`; the oldest are forgotten first. */
+  maxKnownVolumes: 20_000,
+} as const;
+
+type Implementation = { [M in MethodName]: (params: ParamsOf<M>, options: HandlerOptions) => Promise<ResultOf<M>> };
+
+export class ComputeService {
+  private readonly volumes = new Map<string, VolumeInfo>();
+  private readonly recent: RecentStore;
+  private readonly uploadRoot: string;
+
+  constructor(
+    private readonly config: ComputeConfig,
+    private readonly core: ServiceCore,
+    private readonly platform: string = process.platform,
+  ) {
+    this.recent = new RecentStore(config.userDataDir);
+    this.uploadRoot = join(tmpdir(), `delineate-uploads-${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** The {@link Handler} the compute server calls: validate, then run. */
+  readonly handle: Handler = async (method, params, options) => {
+    if (typeof method !== 'string' || !Object.hasOwn(this.methods, method))
+      throw new DelineateError('PROTOCOL', `Unknown method '${String(method)}'`, { subject: 'method' });
+    const m = method as MethodName;
+    const validated = validateParams(m, params);
+    return (this.methods[m] as (p: unknown, o: HandlerOptions) => Promise<unknown>)(validated, options);
+  };
+
+  /** Remove this process's uploads (a temporary folder of its own). Call when the process stops. */
+  dispose(): void {
+    rmSync(this.uploadRoot, { recursive: true, force: true });
+  }
+
+  private readonly methods: Implementation = {
+    'app.info': async () => {
+      const info: AppInfo = {
+        name: 'Delineate',
+        version: this.config.version,
+        transport: this.config.transport,
+        platform: this.platform,
+        nativeDialogs: this.config.nativeDialogs,
+      };
+      if (this.config.dataRoot !== undefined) info.dataRoot = this.config.dataRoot;
+      return info;
+    },
+
+    'volumes.scan': async ({ path }, { signal, onProgress }) => {
+      const result = await this.core.scanPath(path, { signal, onProgress });
+      return this.remember(result);
+    },
+
+    'volumes.scanUpload': async ({ files }, { signal, onProgress }) => {
+      const dir = join(this.uploadRoot, `${Date.now()}-${randomBytes(4).toString('hex')}`);
+      try {
+        await mkdir(dir, { recursive: true });
+        let done = 0;
+        for (const file of files) {
+          throwIfCancelled(signal);
+          const target = join(dir, ...safeRelativeParts(file.name));
+          await mkdir(join(target, '..'), { recursive: true });
+          await writeFile(target, new Uint8Array(file.bytes), { flag: 'wx' });
+          onProgress({ stage: 'upload', done: ++done, total: files.length, detail: file.name });
+        }
+        const result = await this.core.scanPath(dir, { signal, onProgress });
+        return this.remember(result);
+      } catch (e) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new DelineateError('USAGE', `Two uploaded files have the same name`, { subject: 'params.files' });
+        throw e;
+      }
+    },
+
+    'volumes.load': async ({ volumeId }, { signal, onProgress }): Promise<LoadedVolume> => {
+      const info = this.known(volumeId);
+      const volume = await this.core.readVolume(info, { signal, onProgress });
+      return { info, volume };
+    },
+
+    'volumes.thumbnail': async ({ volumeId, maxSize }, { signal, onProgress }): Promise<Thumbnail> => {
+      const info = this.known(volumeId);
+      const volume = await this.core.readVolume(info, { signal, onProgress });
+      throwIfCancelled(signal);
+      return middleSliceThumbnail(volume, maxSize);
+    },
+
+    'recent.list': async (): Promise<RecentItem[]> => this.recent.list(),
+
+    'recent.add': async ({ path, label }) => this.recent.add(path, label),
+
+    'fs.list': async ({ path }): Promise<DirEntry[]> => listFolder(path),
+  };
+
+  private known(volumeId: string): VolumeInfo {
+    const info = this.volumes.get(volumeId);
+    if (!info)
+      throw new DelineateError('NOT_FOUND', `No scanned volume has the id '${volumeId}'; scan its file or folder first`, { subject: 'params.volumeId' });
+    return info;
+  }
+
+  /**
+   * Keep the scanned volumes by id. Ids are unique within one scan; when a later scan reuses an id for a different
+   * volume, the new one gets a suffix (`<id>~2`, …) so that earlier ids keep meaning what they meant.
+   */
+  private remember(result: ScanResult): ScanResult {
+    const volumes = result.volumes.map((info) => {
+      let id = info.id;
+      for (let n = 2; this.volumes.has(id) && !sameVolume(this.volumes.get(id)!, info); n++) id = `${info.id}~${n}`;
+      const kept = id === info.id ? info : { ...info, id };
+      this.volumes.delete(id);
+      this.volumes.set(id, kept);
+      return kept;
+    });
+    while (this.volumes.size > LIMITS.maxKnownVolumes) this.volumes.delete(this.volumes.keys().next().value!);
+    return { volumes, skipped: result.skipped };
+  }
+}
+
+function sameVolume(a: VolumeInfo, b: VolumeInfo): boolean {
+  return a.source === b.source && a.files.length === b.files.length && a.files.every((f, i) => f === b.files[i]) && a.size.every((s, i) => s === b.size[i]);
+}
+
+async function listFolder(path: string): Promise<DirEntry[]> {
+  let entries;
+  try {
+    entries = await readdir(path, { withFileTypes: true });
+  } catch (e) {
+    throw fsError(e, path);
+  }
+  const out: DirEntry[] = [];
+  for (const entry of entries.slice(0, LIMITS.maxListEntries)) {
+    const full = join(path, entry.name);
+    let kind: DirEntry['kind'] | undefined = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : undefined;
+    let sizeBytes: number | undefined;
+    if (kind === 'file' || entry.isSymbolicLink()) {
+      try {
+        const st = await stat(full);
+        kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
+        if (kind === 'file') sizeBytes = st.size;
+      } catch {
+        kind = undefined; // broken link or vanished file
+      }
+    }
+    if (!kind) continue;
+    out.push(sizeBytes === undefined ? { name: entry.name, path: full, kind } : { name: entry.name, path: full, kind, sizeBytes });
+  }
+  out.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
+  return out;
+}
+
+function fsError(e: unknown, path: string): DelineateError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new DelineateError('NOT_FOUND', `No such folder: ${path}`, { subject: path, cause: e });
+  if (code === 'ENOTDIR') return new DelineateError('USAGE', `Not a folder: ${path}`, { subject: path, cause: e });
+  return new DelineateError('IO', `Cannot list ${path}: ${(e as Error).message}`, { subject: path, cause: e });
+}
+
+/** Split an uploaded file's relative name into safe path parts (no absolute paths, drive letters or `..`). */
+export function safeRelativeParts(name: string): string[] {
+  const parts = name.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.some((p) => p === '..' || /^[a-zA-Z]:$/.test(p) || p.includes('\0')))
+    throw new DelineateError('USAGE', `Uploaded file name '${name}' is not a safe relative path`, { subject: 'params.files.name' });
+  return parts;
+}
+
+// ---- params validation -----------------------------------------------------------------------------------------
+
+type Params = Record<string, unknown>;
+
+function paramsObject(method: MethodName, params: unknown, allowed: readonly string[]): Params {
+  if (typeof params !== 'object' || params === null || Array.isArray(params))
+    throw new DelineateError('PROTOCOL', `'${method}' takes an object of parameters, got ${describe(params)}`, { subject: 'params' });
+  for (const key of Object.keys(params))
+    if (!allowed.includes(key))
+      throw new DelineateError('PROTOCOL', `params.${key} is not a parameter of '${method}' (expected: ${allowed.join(', ') || 'none'})`, { subject: `params.${key}` });
+  return params as Params;
+}
+
+function str(method: MethodName, p: Params, field: string): string {
+  const v = p[field];
+  if (typeof v !== 'string') throw new DelineateError('PROTOCOL', `'${method}' needs params.${field} as a string, got ${describe(v)}`, { subject: `params.${field}` });
+  return v;
+}
+
+function absolutePath(method: MethodName, p: Params, field: string): string {
+  const v = str(method, p, field);
+  if (v.includes('\0') || !isAbsolute(v))
+    throw new DelineateError('USAGE', `'${method}' needs params.${field} as an absolute path, got '${v}'`, { subject: `params.${field}` });
+  const n = normalize(v);
+  return n.length > 1 && n.endsWith(sep) ? n.slice(0, -1) : n;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof ArrayBuffer) return 'an ArrayBuffer';
+  return typeof v === 'string' ? `a string` : typeof v;
+}
+
+/** Check and normalise the params of one request. Throws PROTOCOL/USAGE errors naming the field. */
+export function validateParams<M extends MethodName>(method: M, params: unknown): ParamsOf<M> {
+  switch (method) {
+    case 'app.info':
+    case 'recent.list':
+      paramsObject(method, params ?? {}, []);
+      return {} as ParamsOf<M>;
+    case 'volumes.scan':
+    case 'fs.list': {
+      const p = paramsObject(method, params, ['path']);
+      return { path: absolutePath(method, p, 'path') } as ParamsOf<M>;
+    }
+    case 'volumes.load': {
+      const p = paramsObject(method, params, ['volumeId']);
+      const volumeId = str(method, p, 'volumeId');
+      if (volumeId === '') throw new DelineateError('USAGE', `'${method}' needs a non-empty params.volumeId`, { subject: 'params.volumeId' });
+      return { volumeId } as ParamsOf<M>;
+    }
+    case 'volumes.thumbnail': {
+      const p = paramsObject(method, params, ['volumeId', 'maxSize']);
+      const volumeId = str(method, p, 'volumeId');
+      const maxSize = p.maxSize;
+      if (typeof maxSize !== 'number') throw new DelineateError('PROTOCOL', `'${method}' needs params.maxSize as a number, got ${describe(maxSize)}`, { subject: 'params.maxSize' });
+      if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > LIMITS.maxThumbnailPx)
+        throw new DelineateError('USAGE', `params.maxSize must be an integer from 1 to ${LIMITS.maxThumbnailPx} px, got ${maxSize}`, { subject: 'params.maxSize' });
+      return { volumeId, maxSize } as ParamsOf<M>;
+    }
+    case 'recent.add': {
+      const p = paramsObject(method, params, ['path', 'label']);
+      const path = absolutePath(method, p, 'path');
+      const label = str(method, p, 'label');
+      if (label.length > LIMITS.maxLabelChars)
+        throw new DelineateError('USAGE', `params.label is longer than ${LIMITS.maxLabelChars} characters`, { subject: 'params.label' });
+      return { path, label } as ParamsOf<M>;
+    }
+    case 'volumes.scanUpload': {
+      const p = paramsObject(method, params, ['files']);
+      const files = p.files;
+      if (!Array.isArray(files)) throw new DelineateError('PROTOCOL', `'${method}' needs params.files as an array, got ${describe(files)}`, { subject: 'params.files' });
+      if (files.length === 0) throw new DelineateError('USAGE', `'${method}' got no files`, { subject: 'params.files' });
+      if (files.length > LIMITS.maxUploadFiles)
+        throw new DelineateError('USAGE', `'${method}' takes at most ${LIMITS.maxUploadFiles} files, got ${files.length}`, { subject: 'params.files' });
+      let total = 0;
+      const out: UploadedFile[] = files.map((f: unknown, i) => {
+        const field = `params.files[${i}]`;
+        if (typeof f !== 'object' || f === null) throw new DelineateError('PROTOCOL', `${field} must be an object {name, bytes}`, { subject: field });
+        const { name, bytes } = f as Partial<UploadedFile>;
+        if (typeof name !== 'string' || name === '') throw new DelineateError('PROTOCOL', `${field}.name must be a non-empty string`, { subject: `${field}.name` });
+        if (!(bytes instanceof ArrayBuffer)) throw new DelineateError('PROTOCOL', `${field}.bytes must be an ArrayBuffer, got ${describe(bytes)}`, { subject: `${field}.bytes` });
+        safeRelativeParts(name);
+        total += bytes.byteLength;
+        return { name, bytes };
+      });
+      if (total > LIMITS.maxUploadBytes)
+        throw new DelineateError('USAGE', `'${method}' takes at most ${LIMITS.maxUploadBytes / 1024 ** 3} GiB, got ${(total / 1024 ** 3).toFixed(1)} GiB`, { subject: 'params.files' });
+      return { files: out } as ParamsOf<M>;
+    }
+    default:
+      throw new DelineateError('PROTOCOL', `Unknown method '${String(method)}'`, { subject: 'method' });
+  }
+}
