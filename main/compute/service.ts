@@ -107,7 +107,7 @@ export class ComputeService {
       } catch (e) {
         await rm(dir, { recursive: true, force: true }).catch(() => {});
         if ((e as NodeJS.ErrnoException).code === 'EEXIST')
-          throw new DelineateError('USAGE', `Two uploaded files have the same name`, { subject: 'params.files' });
+          throw new DelineateError('USAGE', `Two uploaded files in params.files have the same name`, { subject: 'params.files' });
         throw e;
       }
     },
@@ -197,10 +197,10 @@ function fsError(e: unknown, path: string): DelineateError {
 }
 
 /** Split an uploaded file's relative name into safe path parts (no absolute paths, drive letters or `..`). */
-export function safeRelativeParts(name: string): string[] {
+export function safeRelativeParts(name: string, field = 'params.files[].name'): string[] {
   const parts = name.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
   if (parts.length === 0 || parts.some((p) => p === '..' || /^[a-zA-Z]:$/.test(p) || p.includes('\0')))
-    throw new DelineateError('USAGE', `Uploaded file name '${name}' is not a safe relative path`, { subject: 'params.files.name' });
+    throw new DelineateError('USAGE', `${field} '${name}' is not a safe relative path`, { subject: field });
   return parts;
 }
 
@@ -277,7 +277,7 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
       const p = paramsObject(method, params, ['files']);
       const files = p.files;
       if (!Array.isArray(files)) throw new DelineateError('PROTOCOL', `'${method}' needs params.files as an array, got ${describe(files)}`, { subject: 'params.files' });
-      if (files.length === 0) throw new DelineateError('USAGE', `'${method}' got no files`, { subject: 'params.files' });
+      if (files.length === 0) throw new DelineateError('USAGE', `'${method}' got no files (params.files is empty)`, { subject: 'params.files' });
       if (files.length > LIMITS.maxUploadFiles)
         throw new DelineateError('USAGE', `'${method}' takes at most ${LIMITS.maxUploadFiles} files, got ${files.length}`, { subject: 'params.files' });
       let total = 0;
@@ -287,7 +287,7 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
         const { name, bytes } = f as Partial<UploadedFile>;
         if (typeof name !== 'string' || name === '') throw new DelineateError('PROTOCOL', `${field}.name must be a non-empty string`, { subject: `${field}.name` });
         if (!(bytes instanceof ArrayBuffer)) throw new DelineateError('PROTOCOL', `${field}.bytes must be an ArrayBuffer, got ${describe(bytes)}`, { subject: `${field}.bytes` });
-        safeRelativeParts(name);
+        safeRelativeParts(name, `${field}.name`);
         total += bytes.byteLength;
         return { name, bytes };
       });
