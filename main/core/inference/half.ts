@@ -1,0 +1,72 @@
+/**
+ * IEEE-754 binary16 ("half") helpers. nnU-Net v2 accumulates its sliding-window logits, the weight sum and the
+ * Gaussian map in torch.float16 and resamples the half logits into a float16 array; the `float16` accumulation
+ * mode of the engine reproduces that bit for bit (and halves the band's memory). Halves are stored as uint16 bits.
+ */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Bits of the half nearest to the float32 value of `x` (round to nearest, ties to even; overflow → ±Inf). */
+export function halfBitsFromFloat32(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow to ±0
+    mant |= 0x800000; // implicit bit
+    const shift = 14 - e; // 14..24
+    const half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (rem > mid || (rem === mid && (half & 1)) ? half + 1 : half);
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // Rounding may carry into the exponent (and up to Inf), which the bit layout handles.
+  return sign | (rem > 0x1000 || (rem === 0x1000 && (half & 1)) ? half + 1 : half);
+}
+
+/** float32 value of every half bit pattern (index = bits). */
+export const HALF_TO_FLOAT: Float32Array = (() => {
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    t[h] = e === 0 ? s * m * 2 ** -24 : e === 0x1f ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return t;
+})();
+
+/**
+ * Round a double to the nearest half (ties to even) directly, without going through float32 first — as NumPy's
+ * float64 → float16 cast does.
+ */
+export function halfBitsFromFloat64(x: number): number {
+  const viaF32 = Math.fround(x);
+  const h = halfBitsFromFloat32(viaF32);
+  if (viaF32 === x || !Number.isFinite(x)) return h;
+  // Double rounding can only go wrong when the float32 value sits exactly on a half-way point between halves.
+  const lo = HALF_TO_FLOAT[h]!;
+  const other = viaF32 > lo ? h + (x < 0 ? -1 : 1) : viaF32 < lo ? h - (x < 0 ? -1 : 1) : h;
+  if (other === h) return h;
+  const hv = HALF_TO_FLOAT[other & 0xffff]!;
+  const mid = (lo + hv) / 2;
+  if (viaF32 !== mid) return h;
+  // viaF32 is the exact midpoint: decide by the double.
+  const up = Math.abs(x) > Math.abs(mid);
+  const candLarge = Math.abs(lo) > Math.abs(hv) ? h : other;
+  const candSmall = candLarge === h ? other : h;
+  return up ? candLarge : candSmall;
+}
+
+/** The half nearest to `x`, as a number. */
+export function roundToHalf(x: number): number {
+  return HALF_TO_FLOAT[halfBitsFromFloat64(x)]!;
+}

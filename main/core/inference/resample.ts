@@ -1,0 +1,273 @@
+/**
+ * nnU-Net's resampling, reproduced in TypeScript (nnunetv2/preprocessing/resampling/default_resampling.py).
+ *
+ * nnU-Net resizes with `skimage.transform.resize(order, mode='edge', anti_aliasing=False)` (clip=True), which is
+ * `scipy.ndimage.zoom(grid_mode=True, mode='nearest')` followed by clipping to the input's range:
+ * - input coordinate of output voxel o: `(o + 0.5) · in/out − 0.5`;
+ * - order 3: cubic B-spline on the input padded by 12 edge voxels, prefiltered with scipy's recursive filter
+ *   (pole √3−2, mirror initialisation), 4 taps;
+ * - order 1: linear, indices clamped; order 0: `floor(x + 0.5)`, clamped;
+ * - output clipped to [min, max] of the input (per channel; per 2-D slice on the separate-z path).
+ * The separate-z path resizes each slice in-plane with `order`, then along the coarse axis with
+ * `map_coordinates(order_z, mode='nearest')` on the same coordinate formula (no clipping).
+ *
+ * The N-D spline is a tensor product of 1-D operators, so the volume is resized one axis at a time; results
+ * equal SciPy's to float64 rounding (≈1e-15 relative). All arrays are C-order (last axis fastest), tensor axes.
+ */
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** nnU-Net `compute_new_shape`: `int(round(old_spacing / new_spacing · old_shape))` with Python's round-half-even. */
+export function computeNewShape(oldShape: readonly number[], oldSpacing: readonly number[], newSpacing: readonly number[]): number[] {
+  return oldShape.map((s, d) => {
+    const x = (oldSpacing[d]! / newSpacing[d]!) * s;
+    const r = Math.round(x);
+    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  });
+}
+
+/**
+ * nnU-Net `determine_do_sep_z_and_axis(force, current, new, threshold)`: whether to resample the coarse axis
+ * separately and which axis it is (null when not).
+ */
+export function separateZAxis(forceSeparateZ: boolean | null, currentSpacing: readonly number[], newSpacing: readonly number[], threshold: number): number | null {
+  const lowres = (sp: readonly number[]): number[] => {
+    const mx = Math.max(...sp);
+    return sp.flatMap((s, i) => (mx / s === 1 ? [i] : []));
+  };
+  const aniso = (sp: readonly number[]): boolean => Math.max(...sp) / Math.min(...sp) > threshold;
+  let axes: number[] | null;
+  if (forceSeparateZ !== null) axes = forceSeparateZ ? lowres(currentSpacing) : null;
+  else if (aniso(currentSpacing)) axes = lowres(currentSpacing);
+  else if (aniso(newSpacing)) axes = lowres(newSpacing);
+  else axes = null;
+  if (axes === null || axes.length !== 1) return null;
+  return axes[0]!;
+}
+
+/** Per-output-voxel taps along one axis. */
+export interface AxisPlan {
+  inLen: number;
+  outLen: number;
+  order: 0 | 1 | 3;
+  /** First input index of each output's taps (in the 12-voxel padded line for order 3). */
+  start: Int32Array;
+  /** `order + 1` weights per output (1 for order 0). */
+  weights: Float64Array;
+}
+
+const POLE3 = -0.267949192431122706472553658494127633;
+const PAD3 = 12;
+
+/** scipy `get_spline_interpolation_weights` for orders 1 and 3. */
+function splineWeights(x: number, order: 1 | 3, out: Float64Array, offset: number): void {
+  x -= Math.floor(x);
+  if (order === 1) {
+    out[offset] = 1 - x;
+    out[offset + 1] = 1 - out[offset]!;
+    return;
+  }
+  const y = x;
+  const z = 1 - x;
+  const w1 = (y * y * (y - 2.0) * 3.0 + 4.0) / 6.0;
+  const w2 = (z * z * (z - 2.0) * 3.0 + 4.0) / 6.0;
+  const w0 = (z * z * z) / 6.0;
+  out[offset] = w0;
+  out[offset + 1] = w1;
+  out[offset + 2] = w2;
+  out[offset + 3] = 1.0 - w0 - w1 - w2;
+}
+
+/** Taps for resizing a line of `inLen` samples to `outLen` with spline `order` (grid mode, edge extension). */
+export function planAxis(inLen: number, outLen: number, order: 0 | 1 | 3): AxisPlan {
+  const zoom = inLen / outLen;
+  const taps = order === 0 ? 1 : order + 1;
+  const start = new Int32Array(outLen);
+  const weights = new Float64Array(outLen * taps);
+  for (let o = 0; o < outLen; o++) {
+    let cc = (o + 0.5) * zoom - 0.5;
+    if (order === 0) {
+      start[o] = Math.min(Math.max(Math.floor(cc + 0.5), 0), inLen - 1);
+      weights[o] = 1;
+    } else if (order === 1) {
+      start[o] = Math.floor(cc);
+      splineWeights(cc, 1, weights, o * 2);
+    } else {
+      cc += PAD3;
+      start[o] = Math.floor(cc) - 1;
+      splineWeights(cc, 3, weights, o * 4);
+    }
+  }
+  return { inLen, outLen, order, start, weights };
+}
+
+/**
+ * Resize along the middle axis of a C-order array viewed as `[outer, inLen, inner]` into `dst`
+ * `[outer, outLen, inner]`. Works on whole `inner`-long vectors, so the slow axes are as fast as the fast one.
+ */
+export function resizeAxis(src: FloatArray, outer: number, inner: number, plan: AxisPlan, dst: FloatArray, scratch?: Float64Array): void {
+  const { inLen, outLen, order, start, weights } = plan;
+  const srcBlock = inLen * inner;
+  const dstBlock = outLen * inner;
+  if (order === 0) {
+    for (let b = 0; b < outer; b++)
+      for (let o = 0; o < outLen; o++) {
+        const s = b * srcBlock + start[o]! * inner;
+        const d = b * dstBlock + o * inner;
+        for (let q = 0; q < inner; q++) dst[d + q] = src[s + q]!;
+      }
+    return;
+  }
+  if (order === 1) {
+    for (let b = 0; b < outer; b++)
+      for (let o = 0; o < outLen; o++) {
+        const i0 = start[o]!;
+        const a = Math.min(Math.max(i0, 0), inLen - 1);
+        const c = Math.min(Math.max(i0 + 1, 0), inLen - 1);
+        const w0 = weights[o * 2]!;
+        const w1 = weights[o * 2 + 1]!;
+        const s0 = b * srcBlock + a * inner;
+        const s1 = b * srcBlock + c * inner;
+        const d = b * dstBlock + o * inner;
+        for (let q = 0; q < inner; q++) dst[d + q] = src[s0 + q]! * w0 + src[s1 + q]! * w1;
+      }
+    return;
+  }
+  // Order 3: pad by 12 edge samples, prefilter (scipy ni_splines.c, mirror init), 4 taps.
+  const n = inLen + 2 * PAD3;
+  const c = scratch && scratch.length >= n * inner ? scratch : new Float64Array(n * inner);
+  const z = POLE3;
+  const gain = (1.0 - z) * (1.0 - 1.0 / z);
+  const zn1 = Math.pow(z, n - 1);
+  const c0 = new Float64Array(inner);
+  for (let b = 0; b < outer; b++) {
+    const base = b * srcBlock;
+    for (let p = 0; p < n; p++) {
+      const srcRow = base + Math.min(Math.max(p - PAD3, 0), inLen - 1) * inner;
+      const row = p * inner;
+      for (let q = 0; q < inner; q++) c[row + q] = src[srcRow + q]! * gain;
+    }
+    // causal init (_init_causal_mirror)
+    const last = (n - 1) * inner;
+    for (let q = 0; q < inner; q++) c0[q] = c[q]! + zn1 * c[last + q]!;
+    let zi = z;
+    for (let i = 1; i < n - 1; i++) {
+      const ri = i * inner;
+      const rm = (n - 1 - i) * inner;
+      for (let q = 0; q < inner; q++) c0[q]! += zi * (c[ri + q]! + zn1 * c[rm + q]!);
+      zi *= z;
+    }
+    const den = 1 - zn1 * zn1;
+    for (let q = 0; q < inner; q++) c[q] = c0[q]! / den;
+    for (let i = 1; i < n; i++) {
+      const r = i * inner;
+      const rp = r - inner;
+      for (let q = 0; q < inner; q++) c[r + q]! += z * c[rp + q]!;
+    }
+    // anticausal init (_init_anticausal_mirror) and backward pass
+    const r2 = (n - 2) * inner;
+    for (let q = 0; q < inner; q++) c[last + q] = ((z * c[r2 + q]! + c[last + q]!) * z) / (z * z - 1);
+    for (let i = n - 2; i >= 0; i--) {
+      const r = i * inner;
+      const rn = r + inner;
+      for (let q = 0; q < inner; q++) c[r + q] = z * (c[rn + q]! - c[r + q]!);
+    }
+    const dBase = b * dstBlock;
+    for (let o = 0; o < outLen; o++) {
+      const s = start[o]! * inner;
+      const w0 = weights[o * 4]!;
+      const w1 = weights[o * 4 + 1]!;
+      const w2 = weights[o * 4 + 2]!;
+      const w3 = weights[o * 4 + 3]!;
+      const d = dBase + o * inner;
+      for (let q = 0; q < inner; q++)
+        dst[d + q] = c[s + q]! * w0 + c[s + inner + q]! * w1 + c[s + 2 * inner + q]! * w2 + c[s + 3 * inner + q]! * w3;
+    }
+  }
+}
+
+/** Orders of each axis for a resize (the coarse axis gets `orderZ` on the separate-z path). */
+export function axisOrders(ndim: number, order: 0 | 1 | 3, orderZ: 0 | 1, sepAxis: number | null): (0 | 1 | 3)[] {
+  return Array.from({ length: ndim }, (_, a) => (sepAxis === a ? orderZ : order));
+}
+
+function product(a: readonly number[]): number {
+  return a.reduce((x, y) => x * y, 1);
+}
+
+/**
+ * nnU-Net `resample_data_or_seg(data[c], new_shape, is_seg=False, axis, order, do_separate_z, order_z)` for one
+ * channel of a 3-D C-order array: returns a new float64 array of `newShape` (or a float64 copy when shapes agree).
+ */
+export function resizeChannel(src: FloatArray, shape: readonly number[], newShape: readonly number[], order: 0 | 1 | 3, orderZ: 0 | 1, sepAxis: number | null): Float64Array {
+  if (shape.every((s, d) => s === newShape[d])) return Float64Array.from(src);
+  const ndim = shape.length;
+  let cur: FloatArray = src;
+  let curShape = [...shape];
+  // In-plane (or all axes, without separate z): spline `order`, then clip.
+  const inPlane = Array.from({ length: ndim }, (_, a) => a).filter((a) => a !== sepAxis);
+  const needInPlane = sepAxis === null || inPlane.some((a) => shape[a] !== newShape[a]);
+  if (needInPlane) {
+    for (const a of inPlane) {
+      const out = [...curShape];
+      out[a] = newShape[a]!;
+      const dst = new Float64Array(product(out));
+      resizeAxis(cur, product(curShape.slice(0, a)), product(curShape.slice(a + 1)), planAxis(curShape[a]!, newShape[a]!, order), dst);
+      cur = dst;
+      curShape = out;
+    }
+    if (order > 1) clipToInput(src, shape, cur as Float64Array, curShape, sepAxis);
+  }
+  if (sepAxis !== null && shape[sepAxis] !== newShape[sepAxis]) {
+    const a = sepAxis;
+    const out = [...curShape];
+    out[a] = newShape[a]!;
+    const dst = new Float64Array(product(out));
+    resizeAxis(cur, product(curShape.slice(0, a)), product(curShape.slice(a + 1)), planAxis(curShape[a]!, newShape[a]!, orderZ), dst);
+    cur = dst;
+  }
+  return cur instanceof Float64Array && cur !== src ? cur : Float64Array.from(cur);
+}
+
+/** skimage's clip=True: to the whole input's range, or per slice along `sepAxis` on the separate-z path. */
+function clipToInput(src: FloatArray, shape: readonly number[], out: Float64Array, outShape: readonly number[], sepAxis: number | null): void {
+  if (sepAxis === null) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i]!;
+      out[i] = v < lo ? lo : v > hi ? hi : v;
+    }
+    return;
+  }
+  // Slices along sepAxis: the array is [outer, n, inner]; slice s = all (o, s, q).
+  const n = shape[sepAxis]!;
+  const outerS = product(shape.slice(0, sepAxis));
+  const innerS = product(shape.slice(sepAxis + 1));
+  const outerO = product(outShape.slice(0, sepAxis));
+  const innerO = product(outShape.slice(sepAxis + 1));
+  for (let s = 0; s < n; s++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let o = 0; o < outerS; o++) {
+      const base = (o * n + s) * innerS;
+      for (let q = 0; q < innerS; q++) {
+        const v = src[base + q]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    for (let o = 0; o < outerO; o++) {
+      const base = (o * n + s) * innerO;
+      for (let q = 0; q < innerO; q++) {
+        const v = out[base + q]!;
+        out[base + q] = v < lo ? lo : v > hi ? hi : v;
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The engine's numerics against nnU-Net v2's own functions (fixture written by test/reference/make_engine_fixtures.py):
+ * tile steps, Gaussian importance map (float16, bit-exact), padding, new shapes, the separate-z rule and the
+ * skimage/scipy resampling (orders 0/1/3, separate z, float64 and float16 data).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { halfBitsFromFloat64 } from '../../../main/core/inference/half';
+import { computeNewShape, resizeChannel, separateZAxis } from '../../../main/core/inference/resample';
+import { blendingWeights, computeTileSteps, padToPatch } from '../../../main/core/inference/tiling';
+import { PROJECT_ROOT } from '../../helpers/data';
+
+interface Arr {
+  dtype: string;
+  shape: number[];
+  b64: string;
+}
+function decode(a: Arr): Float64Array | Float32Array | Uint16Array {
+  const buf = Buffer.from(a.b64, 'base64');
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  if (a.dtype === 'float64') return new Float64Array(ab);
+  if (a.dtype === 'float32') return new Float32Array(ab);
+  if (a.dtype === 'float16') return new Uint16Array(ab);
+  throw new Error(a.dtype);
+}
+const HALF = (() => {
+  const t = new Float64Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return t;
+})();
+
+const fx = JSON.parse(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/nnunet_numerics.json`, 'utf8')) as {
+  steps: { size: number[]; patch: number[]; step: number; steps: number[][] }[];
+  gaussian: { patch: number[]; sha256: string; min: number; max: number; map?: Arr }[];
+  resample: { shape: number[]; newShape: number[]; currentSpacing: number[]; newSpacing: number[]; order: 0 | 1 | 3; orderZ: 0 | 1; forceSeparateZ: boolean | null; separateZAxis: number | null; input: Arr; output: Arr }[];
+  newShape: { shape: number[]; oldSpacing: number[]; newSpacing: number[]; newShape: number[] }[];
+  sepZ: { force: boolean | null; current: number[]; new: number[]; axis: number | null }[];
+  pad: { shape: number[]; patch: number[]; padded: number[]; before: number[] }[];
+  half: { input: Arr; output: Arr };
+};
+
+describe('tiling equals nnU-Net', () => {
+  it('tile steps (compute_steps_for_sliding_window)', () => {
+    for (const c of fx.steps) expect(computeTileSteps(c.size, c.patch, c.step), JSON.stringify(c)).toEqual(c.steps);
+  });
+  it('padding to the patch (pad_nd_image)', () => {
+    for (const c of fx.pad) {
+      const p = padToPatch(c.shape, c.patch);
+      expect(p.padded).toEqual(c.padded);
+      expect(p.before).toEqual(c.before);
+    }
+  });
+  it('Gaussian importance map is bit-identical in float16 (compute_gaussian)', () => {
+    for (const c of fx.gaussian) {
+      const w = blendingWeights(c.patch, { mode: 'gaussian', sigmaScale: 0.125, maxValue: 10 }, 'float16');
+      const bits = new Uint16Array(w.length);
+      for (let i = 0; i < w.length; i++) bits[i] = halfBitsFromFloat64(w[i]!);
+      if (c.map) {
+        const ref = decode(c.map) as Uint16Array;
+        let diff = 0;
+        for (let i = 0; i < ref.length; i++) if (ref[i] !== bits[i]) diff++;
+        expect(diff, `patch ${c.patch}`).toBe(0);
+      }
+      const sha = createHash('sha256').update(Buffer.from(bits.buffer)).digest('hex');
+      expect(sha, `patch ${c.patch}`).toBe(c.sha256);
+    }
+  });
+});
+
+describe('resampling equals nnU-Net (skimage resize / map_coordinates)', () => {
+  it('new shapes and the separate-z rule', () => {
+    for (const c of fx.newShape) expect(computeNewShape(c.shape, c.oldSpacing, c.newSpacing)).toEqual(c.newShape);
+    for (const c of fx.sepZ) expect(separateZAxis(c.force, c.current, c.new, 3), JSON.stringify(c)).toBe(c.axis);
+  });
+  fx.resample.forEach((c, n) => {
+    it(`case ${n}: ${c.shape} → ${c.newShape}, order ${c.order}/${c.orderZ}, ${c.input.dtype}`, () => {
+      const axis = separateZAxis(c.forceSeparateZ, c.currentSpacing, c.newSpacing, 3);
+      expect(axis).toBe(c.separateZAxis);
+      const half = c.input.dtype === 'float16';
+      const inRaw = decode(c.input);
+      const input = half ? Float64Array.from(inRaw as Uint16Array, (h) => HALF[h]!) : (inRaw as Float64Array);
+      const out = resizeChannel(input, c.shape, c.newShape, c.order, c.orderZ, axis);
+      const ref = decode(c.output);
+      expect(out.length).toBe(ref.length);
+      let maxRel = 0;
+      let halfDiff = 0;
+      for (let i = 0; i < ref.length; i++) {
+        if (half) {
+          if (halfBitsFromFloat64(out[i]!) !== ref[i]) halfDiff++;
+        } else maxRel = Math.max(maxRel, Math.abs(out[i]! - ref[i]!) / (Math.abs(ref[i]!) + 1));
+      }
+      // float64: equal to rounding of the different summation order; float16: every value the same half.
+      expect(maxRel).toBeLessThan(1e-12);
+      expect(halfDiff).toBe(0);
+    });
+  });
+  it('float64 → float16 rounding matches NumPy', () => {
+    const xs = decode(fx.half.input) as Float64Array;
+    const ref = decode(fx.half.output) as Uint16Array;
+    let diff = 0;
+    for (let i = 0; i < xs.length; i++) if (halfBitsFromFloat64(xs[i]!) !== ref[i]) diff++;
+    expect(diff).toBe(0);
+  });
+});
