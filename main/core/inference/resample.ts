@@ -56,7 +56,7 @@ export interface AxisPlan {
   weights: Float64Array;
 }
 
-const POLE3 = Math.sqrt(3.0) - 2.0; // scipy: -0.267949192431122706472553658494127633
+const POLE3 = -0.2679491924311227; // scipy literal -0.267949192431122706472553658494127633 (√3 − 2) as a double
 const PAD3 = 12;
 
 /** scipy `get_spline_interpolation_weights` for orders 1 and 3. */
