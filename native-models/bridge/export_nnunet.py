@@ -67,10 +67,12 @@ def normalization_entry(scheme_name, use_mask, props):
                 'lowerBound': float(props['percentile_00_5']), 'upperBound': float(props['percentile_99_5'])}
     if scheme_name == 'RescaleTo01Normalization':
         return {'scheme': 'rescale01'}
+    if scheme_name == 'RGBTo01Normalization':
+        return {'scheme': 'rgb01'}
     if scheme_name == 'NoNormalization':
         return {'scheme': 'none'}
     raise BridgeError(f'unsupported normalization scheme {scheme_name!r} (supported: ZScoreNormalization, '
-                      f'CTNormalization, RescaleTo01Normalization, NoNormalization)')
+                      f'CTNormalization, RescaleTo01Normalization, RGBTo01Normalization, NoNormalization)')
 
 
 def channel_modality(name):
@@ -82,31 +84,40 @@ def channel_modality(name):
     return 'MR' if any(k in n for k in ('t1', 't2', 'flair', 'mr', 'dwi', 'adc', 'pd')) else 'other'
 
 
-def read_postprocessing(folder):
-    """nnU-Net's postprocessing.json (written by nnUNetv2_find_best_configuration / determine_postprocessing)."""
+def _pp_step(fn_name, kw, foreground_labels, src):
+    """nnU-Net's remove_all_but_largest_component_from_segmentation(labels_or_regions=L): L a list = keep the
+    largest component of the UNION of L; L a single label = of that label. Delineate's keepLargestComponent:
+    labels=[l, ...] = each label separately, "foreground" = union of all foreground labels."""
+    if fn_name != 'remove_all_but_largest_component_from_segmentation':
+        raise BridgeError(f'{src}: unsupported post-processing function {fn_name}')
+    lr = kw.get('labels_or_regions')
+    if isinstance(lr, (list, tuple)) and len(lr) == 1:
+        lr = lr[0]
+    if isinstance(lr, (list, tuple)):
+        if any(isinstance(x, (list, tuple)) for x in lr):
+            raise BridgeError(f'{src}: post-processing on regions is not supported')
+        if sorted(int(x) for x in lr) == sorted(int(x) for x in foreground_labels):
+            return {'kind': 'keepLargestComponent', 'labels': 'foreground'}
+        raise BridgeError(f'{src}: largest component of the union of labels {list(lr)} (not all foreground labels) '
+                          f'is not expressible in the manifest')
+    return {'kind': 'keepLargestComponent', 'labels': [int(lr)]}
+
+
+def read_postprocessing(folder, foreground_labels):
+    """nnU-Net's postprocessing.json/.pkl (written by nnUNetv2_find_best_configuration / determine_postprocessing)."""
     pj = os.path.join(folder, 'postprocessing.json')
     pp = os.path.join(folder, 'postprocessing.pkl')
     steps = []
     if os.path.isfile(pj):
         d = load_json(pj, 'post-processing')
-        fns = d.get('postprocessing_fns', [])
-        kws = d.get('postprocessing_kwargs', [])
-        for fn, kw in zip(fns, kws):
-            if fn.endswith('remove_all_but_largest_component_from_segmentation'):
-                steps.append({'kind': 'keepLargestComponent',
-                              'labelsOrRegions': kw.get('labels_or_regions')})
-            else:
-                raise BridgeError(f'{pj}: unsupported post-processing function {fn}')
+        for fn, kw in zip(d.get('postprocessing_fns', []), d.get('postprocessing_kwargs', [])):
+            steps.append(_pp_step(str(fn).split('.')[-1], kw, foreground_labels, pj))
     elif os.path.isfile(pp):
         import pickle
         with open(pp, 'rb') as f:
             fns, kws = pickle.load(f)
         for fn, kw in zip(fns, kws):
-            name = getattr(fn, '__name__', str(fn))
-            if name == 'remove_all_but_largest_component_from_segmentation':
-                steps.append({'kind': 'keepLargestComponent', 'labelsOrRegions': kw.get('labels_or_regions')})
-            else:
-                raise BridgeError(f'{pp}: unsupported post-processing function {name}')
+            steps.append(_pp_step(getattr(fn, '__name__', str(fn)), kw, foreground_labels, pp))
     return steps
 
 
@@ -352,8 +363,10 @@ def run(a):
     if a.provenance:
         prov.update(load_json(a.provenance, 'provenance'))
     cascade = None
-    if cm.configuration.get('previous_stage') or getattr(cm, 'previous_stage_name', None):
-        cascade = {'previousStage': cm.previous_stage_name}
+    if cm.previous_stage_name:
+        # the previous stage is exported separately (same folder layout, its own configuration)
+        cascade = {'previousModel': f"{a.id or ds_name.lower()}-{cm.previous_stage_name}",
+                   'foregroundLabels': [int(x) for x in lm.foreground_labels]}
     manifest = {
         'schemaVersion': SCHEMA_VERSION,
         'id': a.id or ds_name.lower(),
@@ -369,16 +382,17 @@ def run(a):
         'resampling': {
             'dataOrder': int(rd.get('order', 3)), 'dataOrderZ': int(rd.get('order_z', 0)),
             'probabilitiesOrder': int(rp.get('order', 1)), 'probabilitiesOrderZ': int(rp.get('order_z', 0)),
-            'segOrder': int(rs.get('order', 1)), 'segOrderZ': int(rs.get('order_z', 0)),
+            'segOrder': int(rs.get('order', 1)),
             'forceSeparateZ': rd.get('force_separate_z', None),
             'anisotropyThreshold': float(ANISO_THRESHOLD),
         },
         'patchSize': patch,
         'tileStepSize': a.tile_step,
+        'tiling': 'nnunet',
         'blending': {'mode': 'gaussian', 'sigmaScale': 0.125, 'maxValue': 10},
         'mirroringAxes': mirror,
         'output': output,
-        'postprocessing': read_postprocessing(folder),
+        'postprocessing': read_postprocessing(folder, lm.foreground_labels),
         'cascade': cascade,
         'folds': fold_entries,
         'onnx': {'inputName': 'input', 'outputName': 'logits', 'opset': a.opset,

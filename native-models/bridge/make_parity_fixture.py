@@ -9,8 +9,8 @@ checkpoint that was exported to native-models/brain-tumour-t1c/fold_0.onnx.
 
 Writes per case and mirroring setting:
   <case>.mirror.labels.nii.gz / <case>.nomirror.labels.nii.gz   nnU-Net's label map (uint8, input geometry)
-  <case>.nomirror.prob1.nii.gz   nnU-Net's foreground probability (softmax channel 1) on the input grid, float32,
-                                 only for the run without mirroring
+  <case>.nomirror.prob1.nii.gz   nnU-Net's foreground probability (softmax channel 1) on the input grid, quantised
+                                 to uint8 (p = value / 255), only for the run without mirroring
 and parity.json: settings, nnU-Net/torch versions, input paths relative to the data root, the sha256 of the ONNX
 and checkpoint used, label voxel counts, the fraction of voxels whose two class probabilities are within 1e-4 of a
 tie (where a correct re-implementation may legitimately differ), and Dice against the reference mask.
@@ -90,11 +90,13 @@ def main():
                      'nearTieFraction1e-2': float((np.abs(prob[1] - prob[0]) < 1e-2).mean())}
             if not mirror:
                 pp = os.path.join(a.out, f'{case}.{tag}.prob1.nii.gz')
-                im = sitk.GetImageFromArray(prob[1].astype(np.float32))
+                # quantised to uint8 (value = round(255 p)) to keep the fixture small; for inspection, not parity
+                im = sitk.GetImageFromArray(np.round(prob[1].astype(np.float64) * 255).astype(np.uint8))
                 ref = sitk.ReadImage(src)
                 im.CopyInformation(ref)
                 sitk.WriteImage(im, pp, True)
                 entry['probabilityForeground'] = os.path.basename(pp)
+                entry['probabilityForegroundScale'] = 1 / 255
             gt = os.path.join(data_root, os.path.dirname(rel), f'{case}_MaskTumor.nii.gz')
             if os.path.isfile(gt):
                 g = sitk.GetArrayFromImage(sitk.ReadImage(gt)) > 0

@@ -85,13 +85,16 @@ def main():
         sys.exit('nothing to export')
 
     # card notes (appended to the generic card written by export_nnunet.py)
+    eps = sorted({d['epochs'] for d in info.values()})
+    ep_txt = '/'.join(str(e) for e in eps)
+    it_txt = '/'.join(str(e * 25) for e in eps)
     L = []
     L += ['## Intended use', '',
           'Research and demonstration: a first, automatic outline of **contrast-enhancing glioblastoma tissue** on a',
           'T1-weighted post-contrast brain MR series, to be reviewed and corrected by a person in Delineate.',
-          '**Not for clinical decisions** (diagnosis, treatment planning, response assessment). It was trained on',
-          'four studies of two or three patients (per fold) from one public collection, at a CPU-affordable size',
-          'and length; expect failures on other scanners, protocols, resolutions and pathologies. It only sees the',
+          '**Not for clinical decisions** (diagnosis, treatment planning, response assessment). Each fold was',
+          'trained on the 3-4 studies of two patients from one public collection, at a CPU-affordable size and',
+          'length; expect failures on other scanners, protocols, resolutions and pathologies. It only sees the',
           'T1 post-contrast image, so it cannot tell enhancing tumour from other enhancing structures (vessels,',
           'dura, choroid plexus) except by shape and context.', '']
     L += ['## Data and licence', '',
@@ -120,8 +123,9 @@ def main():
           '  16-32-64-96-96-96 (3.6 M parameters). Per-image z-score normalisation, nnU-Net\'s default augmentation,',
           '  Dice + cross-entropy loss with deep supervision, SGD (Nesterov, momentum 0.99), poly LR from 0.01.',
           '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
-          '  and 5 validation iterations per epoch, 16 epochs (400 iterations, i.e. 0.16 % of nnU-Net\'s default',
-          '  250 000), foreground oversampling 0.5, one CPU thread (`-device cpu`).',
+          f'  and 5 validation iterations per epoch, {ep_txt} epochs per fold ({it_txt} iterations of batch 2; nnU-Net\'s',
+          '  default is 1000 x 250 = 250 000), foreground oversampling 0.5, one CPU thread (`-device cpu`, niced),',
+          '  on a shared 2-core machine.',
           '- Cross-validation **by patient**: 3 folds, each holding out all studies of one patient',
           '  (`splits_final.json` written by `prepare_tcia_dataset.py --splits`).',
           '- Ensemble: the exported folds are averaged at inference. Each fold saw 2 of the 3 patients; together',
