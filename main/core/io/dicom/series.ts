@@ -152,7 +152,11 @@ export function planVolumes(headers: DicomHeader[]): VolumePlan[] {
   // 1. Series.
   const series = new Map<string, DicomHeader[]>();
   for (const h of distinct) {
-    const key = `${h.studyInstanceUid}|${h.seriesInstanceUid || `file:${h.path}`}`;
+    // Anonymisers sometimes blank the UIDs: then files of one folder with the same series number, modality and
+    // description form a series (the geometry split below still separates stacks).
+    const key = h.seriesInstanceUid
+      ? `${h.studyInstanceUid}|${h.seriesInstanceUid}`
+      : `no-uid|${dirname(h.path)}|${h.seriesNumber ?? ''}|${h.modality}|${h.seriesDescription}`;
     let list = series.get(key);
     if (!list) series.set(key, (list = []));
     list.push(h);
