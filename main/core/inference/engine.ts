@@ -1,0 +1,479 @@
+/**
+ * The segmentation engine: nnU-Net v2's predictor (nnunetv2/inference/predict_from_raw_data.py) on ONNX Runtime,
+ * in bounded memory.
+ *
+ * Pipeline (tensor axes, see main/common/manifest.ts): transpose → crop to non-zero → normalise → resample to the
+ * network spacing → pad to the patch → sliding window (nnU-Net tile steps, Gaussian or constant blending,
+ * mirroring TTA over all 2^d − 1 axis combinations averaged with the identity, folds averaged) → logits
+ * resampled back to the cropped grid (probabilities order, separate-z rule) → argmax / sigmoid regions →
+ * un-crop → un-transpose → optional keep-largest-component.
+ *
+ * ## Bounded memory: the band
+ * Tiles are visited with tensor axis 0 outermost (as nnU-Net orders them). Every tile at axis-0 position s0
+ * writes rows [s0, s0 + p0); once all tiles at s0 are done, rows before the next position s0' can receive no
+ * more contributions. So the accumulator is a band of p0 rows × the padded in-plane extent × classes (plus one
+ * weight plane per row), not the whole volume: after each s0 the finished rows [s0, s0') are divided by their
+ * weights, handed to the {@link RowExporter} and the band slides down (the rows still open are moved to its top).
+ * The exporter resamples each finished network row in-plane at once and along axis 0 as soon as the (at most
+ * two, for order ≤ 1) network rows an output row interpolates from are there — a one-row halo — then argmaxes it
+ * straight into the uint8/uint16 label volume. So neither classes × volume at the network resolution nor at the
+ * original resolution is ever held; the peak is the band (classes × p0 × P1 × P2, 2 bytes per value in the
+ * float16 mode that nnU-Net itself uses, 4 in float32 mode), one tile's network output and TTA sum, and the
+ * image channels. Exceptions, documented: order-3 resampling of logits along axis 0 (its recursive prefilter
+ * needs whole columns) and `probabilities` output hold full volumes.
+ *
+ * ## Numerics
+ * `accumulation: 'float16'` reproduces nnU-Net bit for bit around the network: its Gaussian map, logit sum and
+ * weight sum are torch.float16 (each add computed in float32 and rounded to half), the division, fold average and
+ * the resampled logits are half too (so argmax ties happen where nnU-Net's happen). `'float32'` keeps everything
+ * in float32 (more precise; differs from nnU-Net only near ties). The network itself runs in float32 in both.
+ */
+import { availableParallelism } from 'node:os';
+import { CancelledSignal, DelineateError, throwIfCancelled } from '../../common/errors';
+import { type ModelManifest, networkInputChannels, networkOutputChannels } from '../../common/manifest';
+import type { JobOptions } from '../../common/progress';
+import type { Labelmap, Segment, Volume } from '../../common/volume';
+import type { LoadedModel } from '../models/registry';
+import { RowExporter, labelRow, softmaxRow } from './export';
+import { halfBitsFromFloat32, HALF_TO_FLOAT } from './half';
+import { keepLargestComponent } from './postprocess';
+import { cropTensor, preprocess, type PreprocessRecord, toTensor, type Vec3n } from './preprocess';
+import { axisOrders, resizeChannel, separateZAxis } from './resample';
+import { createSession, type DeviceName, ort, resolveDevice } from './session';
+import { blendingWeights, computeTileSteps, padToPatch } from './tiling';
+
+export interface SegmentOptions extends JobOptions {
+  device?: DeviceName;
+  /** Mirroring test-time augmentation over the manifest's axes (default true). */
+  tta?: boolean;
+  /** Fold numbers to use (default: all in the manifest). */
+  folds?: number[];
+  /** Override the manifest's tile step (0 < step ≤ 1). */
+  tileStepSize?: number;
+  /** Accumulation precision (default: 'float16' for nnU-Net models — bitwise nnU-Net behaviour — else 'float32'). */
+  accumulation?: 'float16' | 'float32';
+  /** CPU intra-op threads (default: all cores). */
+  threads?: number;
+  /** Also return per-class probabilities on the input grid (holds classes × volume float32). */
+  probabilities?: boolean;
+  /** Label map of the previous cascade stage, on the grid of the inputs (required when the manifest has `cascade`). */
+  previousStage?: Labelmap;
+  /** Names of the inputs for messages (file paths). */
+  inputNames?: string[];
+  /** Human-readable log lines (device choice, fallbacks). */
+  log?: (line: string) => void;
+}
+
+export interface SegmentStats {
+  device: string;
+  tiles: number;
+  networkRuns: number;
+  networkShape: Vec3n;
+  paddedShape: Vec3n;
+  bandBytes: number;
+  accumulation: 'float16' | 'float32';
+  seconds: { preprocess: number; inference: number; total: number };
+}
+
+export interface SegmentResult {
+  labels: Labelmap;
+  /** Softmax (or sigmoid) probabilities per output channel on the input grid, when asked for. */
+  probabilities?: Float32Array[];
+  record: PreprocessRecord;
+  stats: SegmentStats;
+}
+
+/** itertools-ordered non-empty combinations of `axes` (nnU-Net's mirror order). */
+export function mirrorCombinations(axes: readonly number[]): number[][] {
+  const out: number[][] = [];
+  const rec = (start: number, k: number, cur: number[]): void => {
+    if (cur.length === k) return void out.push([...cur]);
+    for (let i = start; i < axes.length; i++) rec(i + 1, k, [...cur, axes[i]!]);
+  };
+  for (let k = 1; k <= axes.length; k++) rec(0, k, []);
+  return out;
+}
+
+/** Flip a C-order [C, d0, d1, d2] array along the given spatial axes (0..2) into `dst` (or add into it). */
+export function flipInto(src: Float32Array, dims: readonly [number, number, number, number], axes: readonly number[], dst: Float32Array, add: boolean): void {
+  const [C, d0, d1, d2] = dims;
+  const f0 = axes.includes(0);
+  const f1 = axes.includes(1);
+  const f2 = axes.includes(2);
+  let i = 0;
+  for (let c = 0; c < C; c++)
+    for (let a = 0; a < d0; a++) {
+      const sa = f0 ? d0 - 1 - a : a;
+      for (let b = 0; b < d1; b++) {
+        const sb = f1 ? d1 - 1 - b : b;
+        const base = ((c * d0 + sa) * d1 + sb) * d2;
+        if (f2) {
+          if (add) for (let x = d2 - 1; x >= 0; x--, i++) dst[i]! += src[base + x]!;
+          else for (let x = d2 - 1; x >= 0; x--, i++) dst[i] = src[base + x]!;
+        } else if (add) for (let x = 0; x < d2; x++, i++) dst[i]! += src[base + x]!;
+        else {
+          dst.set(src.subarray(base, base + d2), i);
+          i += d2;
+        }
+      }
+    }
+}
+
+function checkSessionAgainstManifest(s: ort.InferenceSession, m: ModelManifest, file: string, inDims: number[], outChannels: number): void {
+  const subject = file;
+  if (!s.inputNames.includes(m.onnx.inputName))
+    throw new DelineateError('MODEL', `${file}: the ONNX has inputs [${s.inputNames.join(', ')}], but manifest.json onnx.inputName is '${m.onnx.inputName}' (model ${m.id})`, { subject });
+  if (!s.outputNames.includes(m.onnx.outputName))
+    throw new DelineateError('MODEL', `${file}: the ONNX has outputs [${s.outputNames.join(', ')}], but manifest.json onnx.outputName is '${m.onnx.outputName}' (model ${m.id})`, { subject });
+  const meta = s.inputMetadata.find((x) => x.name === m.onnx.inputName);
+  if (meta && meta.isTensor && meta.shape.length > 0) {
+    if (meta.shape.length !== inDims.length)
+      throw new DelineateError('MODEL', `${file}: input '${m.onnx.inputName}' has rank ${meta.shape.length}, but a ${m.dimensionality} model with manifest.json channels/patchSize needs [${inDims.join(', ')}] (model ${m.id})`, { subject });
+    meta.shape.forEach((d, i) => {
+      if (i > 0 && typeof d === 'number' && d > 0 && d !== inDims[i])
+        throw new DelineateError('MODEL', `${file}: input '${m.onnx.inputName}' dimension ${i} is ${d}, but the manifest implies ${inDims[i]} (${i === 1 ? 'channels' : `patchSize[${i - 2}]`}; model ${m.id})`, { subject });
+    });
+  }
+  const ometa = s.outputMetadata.find((x) => x.name === m.onnx.outputName);
+  if (ometa && ometa.isTensor && ometa.shape.length > 1 && typeof ometa.shape[1] === 'number' && ometa.shape[1] > 0 && ometa.shape[1] !== outChannels)
+    throw new DelineateError('MODEL', `${file}: output '${m.onnx.outputName}' has ${ometa.shape[1]} channels, but manifest.json output lists ${outChannels} (model ${m.id})`, { subject });
+}
+
+/** Cascade: previous stage's labels → one-hot channels on the network grid (nnU-Net resample as segmentation). */
+function cascadeChannels(m: ModelManifest, prev: Labelmap, rec: PreprocessRecord): Float32Array {
+  const labels = m.cascade!.foregroundLabels;
+  const n = prev.data.length;
+  const t = new Float32Array(n);
+  toTensor(prev as unknown as Volume, m.tensorAxesFromIjk, t, 'previous stage');
+  const cropped = cropTensor(t, 1, rec.shapeBeforeCropping, rec.bbox[0], rec.bbox[1]);
+  const cs = rec.shapeAfterCropping;
+  const ns = rec.networkShape;
+  const nn = ns[0] * ns[1] * ns[2];
+  let seg: Float32Array = cropped;
+  if (ns.some((s, d) => s !== cs[d])) {
+    const axis = separateZAxis(m.resampling.forceSeparateZ, rec.spacingMm, rec.networkSpacingMm, m.resampling.anisotropyThreshold);
+    seg = new Float32Array(nn);
+    const uniq = [...new Set(cropped)].sort((a, b) => a - b);
+    for (const l of uniq) {
+      const mask = Float64Array.from(cropped, (v) => (v === l ? 1 : 0));
+      const r = resizeChannel(mask, cs, ns, m.resampling.segOrder, 0, axis);
+      for (let i = 0; i < nn; i++) if (r[i]! >= 0.5) seg[i] = l;
+    }
+  }
+  const out = new Float32Array(labels.length * nn);
+  labels.forEach((l, c) => {
+    for (let i = 0; i < nn; i++) if (seg[i] === l) out[c * nn + i] = 1;
+  });
+  return out;
+}
+
+/**
+ * Segment co-registered input channels (one Volume per manifest channel, all on one grid) with a loaded model.
+ * Returns a label map on the grid of the first channel. Throws DelineateError (INPUT, GEOMETRY, MODEL …) with the
+ * model, field or file named; CancelledSignal when `signal` fires (checked between tiles).
+ */
+export async function segment(model: LoadedModel, inputs: readonly Volume[], opts: SegmentOptions = {}): Promise<SegmentResult> {
+  const t0 = performance.now();
+  const m = model.manifest;
+  const log = opts.log ?? (() => {});
+  const names = opts.inputNames ?? inputs.map((_, i) => `input ${i + 1}`);
+  const accumulation = opts.accumulation ?? (m.framework === 'nnunetv2' ? 'float16' : 'float32');
+  const step = opts.tileStepSize ?? m.tileStepSize;
+  if (!(step > 0 && step <= 1)) throw new DelineateError('USAGE', `tile step must be in (0, 1], got ${step}`, { subject: '--step' });
+  const useFolds = opts.folds ? model.folds.filter((f) => opts.folds!.includes(f.fold)) : model.folds;
+  if (opts.folds) {
+    const missing = opts.folds.filter((f) => !model.folds.some((x) => x.fold === f));
+    if (missing.length) throw new DelineateError('USAGE', `Model ${m.id} has no fold ${missing.join(', ')} (folds: ${model.folds.map((f) => f.fold).join(', ')})`, { subject: '--folds' });
+  }
+  if (m.cascade && !opts.previousStage)
+    throw new DelineateError('INPUT', `Model ${m.id} is a cascade stage: run '${m.cascade.previousModel}' first and pass its label map`, { subject: m.id });
+  throwIfCancelled(opts.signal);
+
+  // ---- preprocessing
+  opts.onProgress?.({ stage: 'preprocess', done: 0, total: 1 });
+  const pre = preprocess(m, inputs, names);
+  const rec = pre.record;
+  let data = pre.data;
+  let Cin = pre.channels;
+  if (m.cascade) {
+    const extra = cascadeChannels(m, opts.previousStage!, rec);
+    const joined = new Float32Array(data.length + extra.length);
+    joined.set(data);
+    joined.set(extra, data.length);
+    data = joined;
+    Cin += m.cascade.foregroundLabels.length;
+  }
+  if (Cin !== networkInputChannels(m)) throw new DelineateError('INTERNAL', `channel count ${Cin} ≠ ${networkInputChannels(m)}`);
+  const tPre = performance.now();
+  throwIfCancelled(opts.signal);
+
+  // ---- geometry of the sliding window
+  const is2d = m.dimensionality === '2d';
+  const N = rec.networkShape;
+  const patch3: Vec3n = is2d ? [1, m.patchSize[0]!, m.patchSize[1]!] : [m.patchSize[0]!, m.patchSize[1]!, m.patchSize[2]!];
+  const pad = padToPatch(N, patch3);
+  const P = pad.padded as Vec3n;
+  const before = pad.before as Vec3n;
+  const scheme = m.tiling ?? 'nnunet';
+  let steps: number[][];
+  if (is2d) {
+    const s12 = computeTileSteps([P[1], P[2]], [patch3[1], patch3[2]], step, scheme);
+    steps = [Array.from({ length: P[0] }, (_, i) => i), s12[0]!, s12[1]!];
+  } else steps = computeTileSteps(P, patch3, step, scheme);
+  const nTiles = steps[0]!.length * steps[1]!.length * steps[2]!.length;
+  const g = blendingWeights(is2d ? [patch3[1], patch3[2]] : patch3, m.blending, accumulation);
+  const A = networkOutputChannels(m);
+  const [p0, p1, p2] = patch3;
+  const tileVox = p0 * p1 * p2;
+  const inDims = is2d ? [1, Cin, p1, p2] : [1, Cin, p0, p1, p2];
+  const mirrorAxes = opts.tta === false ? [] : m.mirroringAxes.map((a) => (is2d ? a + 1 : a));
+  const combos = mirrorCombinations(mirrorAxes);
+
+  // ---- sessions
+  const device = resolveDevice(opts.device ?? 'auto', log);
+  const sessions: ort.InferenceSession[] = [];
+  for (const f of useFolds) {
+    const s = await createSession(f.path, { device, ...(opts.threads ? { threads: opts.threads } : {}) });
+    checkSessionAgainstManifest(s, m, f.path, inDims, A);
+    sessions.push(s);
+  }
+  const F = sessions.length;
+
+  // ---- band accumulators
+  const bandRows = p0;
+  const plane = P[1] * P[2];
+  const bandVox = bandRows * plane;
+  const perFold = accumulation === 'float16' && F > 1;
+  const nAcc = perFold ? F : 1;
+  const acc32 = accumulation === 'float32' ? new Float32Array(A * bandVox) : undefined;
+  const acc16 = accumulation === 'float16' ? Array.from({ length: nAcc }, () => new Uint16Array(A * bandVox)) : [];
+  const w32 = accumulation === 'float32' ? new Float32Array(bandVox) : undefined;
+  const w16 = accumulation === 'float16' ? new Uint16Array(bandVox) : undefined;
+  const bandBytes = (acc32?.byteLength ?? 0) + acc16.reduce((s, a) => s + a.byteLength, 0) + (w32?.byteLength ?? 0) + (w16?.byteLength ?? 0);
+  let bandStart = 0;
+
+  // ---- export: resample back, label, un-crop, un-transpose
+  const inGrid = inputs[0]!;
+  const maxLabel = m.output.kind === 'softmax' ? A - 1 : Math.max(...m.output.regionClassOrder);
+  const outData = maxLabel > 255 ? new Uint16Array(inGrid.data.length) : new Uint8Array(inGrid.data.length);
+  const perm = m.tensorAxesFromIjk;
+  const strideIjk = [1, inGrid.size[0], inGrid.size[0] * inGrid.size[1]];
+  const ts0 = strideIjk[perm[0]!]!;
+  const ts1 = strideIjk[perm[1]!]!;
+  const ts2 = strideIjk[perm[2]!]!;
+  const M = rec.shapeAfterCropping;
+  const [bb0, bb1, bb2] = rec.bbox[0];
+  const outPlane = M[1] * M[2];
+  const rowLabels = new Uint16Array(outPlane);
+  const probs = opts.probabilities ? Array.from({ length: A }, () => new Float32Array(inGrid.data.length)) : undefined;
+  if (probs && m.output.kind === 'softmax') {
+    // Outside the crop box nnU-Net sets background probability 1.
+    probs[0]!.fill(1);
+  }
+  const sink = (o: number, values: Float32Array): void => {
+    labelRow(values, A, outPlane, m.output, rowLabels);
+    const a = o + bb0;
+    let i = 0;
+    for (let b = 0; b < M[1]; b++) {
+      const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
+      for (let c = 0; c < M[2]; c++, i++) outData[base + c * ts2] = rowLabels[i]!;
+    }
+    if (probs) {
+      if (m.output.kind === 'softmax') softmaxRow(values, A, outPlane);
+      else for (let k = 0; k < values.length; k++) values[k] = Math.fround(1 / (1 + Math.exp(-values[k]!)));
+      for (let c = 0; c < A; c++) {
+        const pc = probs[c]!;
+        let k = c * outPlane;
+        for (let b = 0; b < M[1]; b++) {
+          const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
+          for (let x = 0; x < M[2]; x++, k++) pc[base + x * ts2] = values[k]!;
+        }
+      }
+    }
+  };
+  const r = m.resampling;
+  // Export resamples from the network spacing back to the image spacing (nnU-Net passes them in that order).
+  const sepAxis = separateZAxis(r.forceSeparateZ, rec.networkSpacingMm, rec.spacingMm, r.anisotropyThreshold);
+  const orders = axisOrders(3, r.probabilitiesOrder, r.probabilitiesOrderZ, sepAxis);
+  const exporter = new RowExporter(A, N, M, orders, sepAxis, accumulation, sink);
+  if (exporter.buffersWholeVolume)
+    log(`note: order-${orders[0]} resampling of the logits along tensor axis 0 needs whole columns; holding ${A} × ${N.join('×')} float32 logits`);
+
+  /** Divide finished band rows [bandStart, end) by their weights and hand them to the exporter; slide the band. */
+  const finalise = (end: number): void => {
+    const [N0, N1, N2] = N;
+    const netPlane = N1 * N2;
+    for (let rr = bandStart; rr < end; rr++) {
+      const u = rr - before[0];
+      if (u < 0 || u >= N0) continue;
+      const band = rr - bandStart;
+      const row = new Float32Array(A * netPlane);
+      for (let c = 0; c < A; c++)
+        for (let y = 0; y < N1; y++) {
+          const src = c * bandVox + band * plane + (y + before[1]) * P[2] + before[2];
+          const wsrc = band * plane + (y + before[1]) * P[2] + before[2];
+          const dst = (c * N1 + y) * N2;
+          if (acc32) {
+            for (let x = 0; x < N2; x++) row[dst + x] = Math.fround(acc32[src + x]! / w32![wsrc + x]!) / F;
+          } else {
+            for (let x = 0; x < N2; x++) {
+              const w = HALF_TO_FLOAT[w16![wsrc + x]!]!;
+              let s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc16[0]![src + x]!]! / w))]!;
+              for (let f = 1; f < nAcc; f++) {
+                const v = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc16[f]![src + x]!]! / w))]!;
+                s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(s + v))]!;
+              }
+              if (nAcc > 1) s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(s / nAcc))]!;
+              if (!Number.isFinite(s))
+                throw new DelineateError('MODEL', `Model ${m.id}: non-finite logits (float16 overflow) at network voxel ${u},${y},${x}; run with float32 accumulation`, { subject: m.id });
+              row[dst + x] = s;
+            }
+          }
+        }
+      exporter.push(u, row);
+    }
+    // Slide: rows [end, bandStart + bandRows) move to the top of the band; the rest is cleared.
+    const shift = end - bandStart;
+    if (shift <= 0) return;
+    const keep = Math.max(0, bandRows - shift);
+    const slide = (arr: Float32Array | Uint16Array, channels: number): void => {
+      for (let c = 0; c < channels; c++) {
+        const base = c * bandVox;
+        if (keep > 0) arr.copyWithin(base, base + shift * plane, base + bandRows * plane);
+        arr.fill(0, base + keep * plane, base + bandVox);
+      }
+    };
+    if (acc32) slide(acc32, A);
+    for (const a of acc16) slide(a, A);
+    if (w32) slide(w32, 1);
+    if (w16) slide(w16, 1);
+    bandStart = end;
+  };
+
+  // ---- sliding window
+  const x = new Float32Array(Cin * tileVox);
+  const xf = combos.length ? new Float32Array(Cin * tileVox) : undefined;
+  const pred = new Float32Array(A * tileVox);
+  const tileDims: [number, number, number, number] = [Cin, p0, p1, p2];
+  const outDims: [number, number, number, number] = [A, p0, p1, p2];
+  const nIn = N[0] * N[1] * N[2];
+  const run = async (s: ort.InferenceSession, input: Float32Array): Promise<ort.Tensor> => {
+    const feeds = { [m.onnx.inputName]: new ort.Tensor('float32', input, inDims) };
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await s.run(feeds, [m.onnx.outputName]);
+    } catch (e) {
+      throw new DelineateError('MODEL', `Model ${m.id}: ONNX Runtime failed on a ${inDims.join('×')} tile: ${(e as Error).message}`, { subject: m.id, cause: e });
+    }
+    const t = out[m.onnx.outputName] as ort.Tensor;
+    const want = A * tileVox;
+    if (t.type !== 'float32' || t.data.length !== want)
+      throw new DelineateError('MODEL', `Model ${m.id}: output '${m.onnx.outputName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${A}, ${(is2d ? [p1, p2] : patch3).join(', ')}]`, { subject: m.id });
+    return t;
+  };
+  let done = 0;
+  let runs = 0;
+  const tInf0 = performance.now();
+  opts.onProgress?.({ stage: 'inference', done: 0, total: nTiles });
+  try {
+    for (let k0 = 0; k0 < steps[0]!.length; k0++) {
+      const s0 = steps[0]![k0]!;
+      for (const s1 of steps[1]!)
+        for (const s2 of steps[2]!) {
+          if (opts.signal?.aborted) throw new CancelledSignal();
+          // Extract the tile (zero outside the image = nnU-Net's constant padding).
+          x.fill(0);
+          for (let c = 0; c < Cin; c++)
+            for (let a = 0; a < p0; a++) {
+              const ia = s0 + a - before[0];
+              if (ia < 0 || ia >= N[0]) continue;
+              for (let b = 0; b < p1; b++) {
+                const ib = s1 + b - before[1];
+                if (ib < 0 || ib >= N[1]) continue;
+                const lo = Math.max(0, before[2] - s2);
+                const hi = Math.min(p2, N[2] + before[2] - s2);
+                if (hi <= lo) continue;
+                const src = c * nIn + (ia * N[1] + ib) * N[2] + (s2 + lo - before[2]);
+                x.set(data.subarray(src, src + (hi - lo)), ((c * p0 + a) * p1 + b) * p2 + lo);
+              }
+            }
+          for (let f = 0; f < F; f++) {
+            // TTA: identity + every mirror combination, summed in float32 then divided (nnU-Net order).
+            const t = await run(sessions[f]!, x);
+            runs++;
+            pred.set(t.data as Float32Array);
+            t.dispose();
+            for (const axes of combos) {
+              flipInto(x, tileDims, axes, xf!, false);
+              const tm = await run(sessions[f]!, xf!);
+              runs++;
+              flipInto(tm.data as Float32Array, outDims, axes, pred, true);
+              tm.dispose();
+            }
+            if (combos.length) {
+              const div = combos.length + 1;
+              for (let i = 0; i < pred.length; i++) pred[i] = pred[i]! / div;
+            }
+            // Weighted accumulation into the band.
+            const acc = acc16[perFold ? f : 0];
+            for (let c = 0; c < A; c++)
+              for (let a = 0; a < p0; a++) {
+                const br = s0 + a - bandStart;
+                for (let b = 0; b < p1; b++) {
+                  const dst = c * bandVox + br * plane + (s1 + b) * P[2] + s2;
+                  const src = ((c * p0 + a) * p1 + b) * p2;
+                  const gs = (a * p1 + b) * p2;
+                  if (acc32) for (let q = 0; q < p2; q++) acc32[dst + q]! += Math.fround(pred[src + q]! * g[gs + q]!);
+                  else
+                    for (let q = 0; q < p2; q++) {
+                      const prod = Math.fround(pred[src + q]! * g[gs + q]!);
+                      acc![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc![dst + q]!]! + prod));
+                    }
+                }
+              }
+          }
+          for (let a = 0; a < p0; a++) {
+            const br = s0 + a - bandStart;
+            for (let b = 0; b < p1; b++) {
+              const dst = br * plane + (s1 + b) * P[2] + s2;
+              const gs = (a * p1 + b) * p2;
+              if (w32) for (let q = 0; q < p2; q++) w32[dst + q]! += g[gs + q]!;
+              else for (let q = 0; q < p2; q++) w16![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[w16![dst + q]!]! + g[gs + q]!));
+            }
+          }
+          done++;
+          opts.onProgress?.({ stage: 'inference', done, total: nTiles, ...(F > 1 ? { detail: `${F} folds` } : {}) });
+        }
+      finalise(k0 + 1 < steps[0]!.length ? steps[0]![k0 + 1]! : P[0]);
+    }
+  } finally {
+    for (const s of sessions) await s.release();
+  }
+  const tInf = performance.now();
+
+  // ---- post-processing and result
+  const labels: Labelmap = {
+    size: [...inGrid.size],
+    spacingMm: [...inGrid.spacingMm],
+    originMm: [...inGrid.originMm],
+    direction: [...inGrid.direction],
+    dataType: outData instanceof Uint16Array ? 'uint16' : 'uint8',
+    data: outData,
+    segments: m.output.labels.filter((l) => l.value !== 0).map((l): Segment => ({ value: l.value, name: l.name, color: [...l.color] })),
+  };
+  for (const pp of m.postprocessing) keepLargestComponent(labels, pp.labels === 'foreground' ? 'foreground' : pp.labels);
+  const stats: SegmentStats = {
+    device,
+    tiles: nTiles,
+    networkRuns: runs,
+    networkShape: N,
+    paddedShape: P,
+    bandBytes,
+    accumulation,
+    seconds: { preprocess: (tPre - t0) / 1000, inference: (tInf - tInf0) / 1000, total: (performance.now() - t0) / 1000 },
+  };
+  return { labels, record: rec, stats, ...(probs ? { probabilities: probs } : {}) };
+}
+
+/** Cores ONNX Runtime uses by default. */
+export const DEFAULT_THREADS = availableParallelism();

@@ -1,0 +1,147 @@
+/**
+ * The model registry: bundled models (`native-models/<id>/` of the installation, or $DELINEATE_BUNDLED_MODELS)
+ * and the user's models folder (`$DELINEATE_MODELS_DIR`, default `~/.delineate/models`). A model is a folder with
+ * `manifest.json` (validated, main/common/manifest.ts), its ONNX fold files and `MODEL_CARD.md`.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DelineateError } from '../../common/errors';
+import { ManifestError, type ModelManifest, parseManifest } from '../../common/manifest';
+
+/** A model folder whose manifest validated and whose fold files are present (hashes checked by loadModel). */
+export interface LoadedModel {
+  dir: string;
+  manifest: ModelManifest;
+  /** Absolute paths of the fold ONNX files, in manifest order. */
+  folds: { fold: number; path: string; sha256: string }[];
+}
+
+/** One row of `delineate models --json`. */
+export interface ModelEntry {
+  id: string;
+  name: string;
+  version: string;
+  description: string;
+  source: 'bundled' | 'user';
+  dir: string;
+  dimensionality?: string;
+  channels?: string[];
+  labels?: { value: number; name: string }[];
+  folds?: number[];
+  /** Whether the manifest is valid and every fold file exists. */
+  available: boolean;
+  /** Why not, when not. */
+  problems?: string[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Where bundled models live: $DELINEATE_BUNDLED_MODELS or `native-models/` of the project/installation. */
+export function bundledModelsDir(): string {
+  return resolve(process.env.DELINEATE_BUNDLED_MODELS ?? join(here, '..', '..', '..', 'native-models'));
+}
+
+/** The user's models folder: $DELINEATE_MODELS_DIR or ~/.delineate/models. */
+export function userModelsDir(): string {
+  return resolve(process.env.DELINEATE_MODELS_DIR ?? join(homedir(), '.delineate', 'models'));
+}
+
+async function readManifest(dir: string): Promise<ModelManifest> {
+  const path = join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new DelineateError('NOT_FOUND', `${path}: no model manifest (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { subject: path, cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new DelineateError('MANIFEST', `${path}: not valid JSON: ${(e as Error).message}`, { subject: path, cause: e });
+  }
+  try {
+    return parseManifest(json, path);
+  } catch (e) {
+    if (e instanceof ManifestError) throw new DelineateError('MANIFEST', e.message, { subject: path, cause: e });
+    throw e;
+  }
+}
+
+function foldProblems(dir: string, m: ModelManifest): string[] {
+  return m.folds.flatMap((f) => (existsSync(join(dir, f.file)) ? [] : [`${join(dir, f.file)}: fold ${f.fold} ONNX file is missing`]));
+}
+
+function modelDirs(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((n) => join(root, n))
+    .filter((d) => statSync(d).isDirectory() && existsSync(join(d, 'manifest.json')))
+    .sort();
+}
+
+/** Every model folder found (valid or not), bundled first. */
+export async function listModels(): Promise<ModelEntry[]> {
+  const out: ModelEntry[] = [];
+  for (const [source, root] of [['bundled', bundledModelsDir()], ['user', userModelsDir()]] as const)
+    for (const dir of modelDirs(root)) {
+      try {
+        const m = await readManifest(dir);
+        const problems = foldProblems(dir, m);
+        out.push({
+          id: m.id,
+          name: m.name,
+          version: m.version,
+          description: m.description,
+          source,
+          dir,
+          dimensionality: m.dimensionality,
+          channels: m.channels.map((c) => c.name),
+          labels: m.output.labels.map((l) => ({ value: l.value, name: l.name })),
+          folds: m.folds.map((f) => f.fold),
+          available: problems.length === 0,
+          ...(problems.length ? { problems } : {}),
+        });
+      } catch (e) {
+        const id = dir.split(/[\\/]/).pop()!;
+        out.push({ id, name: id, version: '', description: '', source, dir, available: false, problems: [(e as Error).message] });
+      }
+    }
+  return out;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * Load a model by folder path or by id (user models shadow nothing: ids must be unique; the first found wins,
+ * bundled first). Validates the manifest, checks that every fold file exists and matches its SHA-256.
+ */
+export async function loadModel(idOrDir: string, opts: { verifyHashes?: boolean } = {}): Promise<LoadedModel> {
+  let dir: string | undefined;
+  if (existsSync(join(idOrDir, 'manifest.json'))) dir = resolve(idOrDir);
+  else {
+    const found = (await listModels()).find((e) => e.id === idOrDir);
+    if (!found)
+      throw new DelineateError('NOT_FOUND', `Model '${idOrDir}' not found: not a model folder, and no model with that id in ${bundledModelsDir()} or ${userModelsDir()}`, { subject: idOrDir });
+    dir = found.dir;
+  }
+  const manifest = await readManifest(dir);
+  const problems = foldProblems(dir, manifest);
+  if (problems.length) throw new DelineateError('NOT_FOUND', `Model ${manifest.id}: ${problems.join('; ')}`, { subject: join(dir, 'manifest.json') });
+  const folds = manifest.folds.map((f) => ({ fold: f.fold, path: join(dir, f.file), sha256: f.sha256 }));
+  if (opts.verifyHashes !== false)
+    for (const f of folds) {
+      const actual = await sha256File(f.path);
+      if (actual !== f.sha256)
+        throw new DelineateError('MODEL', `Model ${manifest.id}: ${f.path} has SHA-256 ${actual}, but manifest.json folds[${manifest.folds.findIndex((x) => x.fold === f.fold)}].sha256 says ${f.sha256}`, { subject: f.path });
+    }
+  return { dir, manifest, folds };
+}
