@@ -85,6 +85,12 @@ export interface ServiceClient {
 }
 
 /**
+ * Commands the Electron shell sends to the renderer (menu items): the renderer acts on them as if the user had
+ * asked in the window (e.g. `open` = scan that path and show it).
+ */
+export type ShellCommand = { kind: 'open'; path: string; what: 'file' | 'folder' | 'recent' };
+
+/**
  * What the Electron preload exposes as `window.delineate`, besides service calls: native dialogs and
  * drop-path resolution, which only the shell can do.
  */
@@ -94,6 +100,8 @@ export interface DelineateBridge {
   onMessage(listener: (message: ArrayBuffer) => void): () => void;
   /** Native open dialog; resolves to the chosen path or null. */
   openDialog(kind: 'file' | 'folder'): Promise<string | null>;
-  /** Absolute path of a dropped File (Electron's webUtils.getPathForFile). */
+  /** Absolute path of a dropped File (Electron's webUtils.getPathForFile); '' when the file has no path. */
   pathForFile(file: unknown): string;
+  /** Menu commands from the shell (File → Open…, Recent). Returns an unsubscribe function. */
+  onCommand(listener: (command: ShellCommand) => void): () => void;
 }
