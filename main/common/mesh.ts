@@ -75,6 +75,8 @@ export interface SegmentMesh {
   volumeRelativeDifference: number;
   /** Triangles before decimation (after extraction). */
   trianglesBeforeDecimation: number;
+  /** How decimation went: simplification rounds, vertices locked to keep the mesh manifold, parts whose topology changed. */
+  decimation?: { rounds: number; lockedVertices: number; topologyChangedComponents: number };
   /** Anything the user should know about this mesh (e.g. decimation skipped to keep it manifold). */
   warnings: string[];
 }

@@ -65,6 +65,15 @@ export function parseSegmentTable(text: string, source: string): Segment[] {
     } catch (e) {
       throw new DelineateError('FORMAT', `${source}: not valid JSON (${(e as Error).message})`, { subject: source, cause: e });
     }
+    if (!Array.isArray(json) && typeof json === 'object' && json !== null && !('segments' in json)) {
+      // {"1": "spleen", "2": "liver"}
+      for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
+        if (!/^\d+$/.test(k) || Number(k) < 1 || Number(k) > 65535) throw bad(`key '${k}' is not a label value 1…65535`);
+        if (typeof v !== 'string' || !v) throw bad(`name of label ${k} must be a non-empty string`);
+        out.push({ ...defaultSegment(Number(k)), name: v });
+      }
+      return out;
+    }
     const list = Array.isArray(json) ? json : (json as { segments?: unknown }).segments;
     if (!Array.isArray(list)) throw bad('expected an array of {value, name, color} or {"segments": [...]}');
     list.forEach((item: unknown, i: number) => {

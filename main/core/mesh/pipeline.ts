@@ -126,9 +126,11 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
     const trianglesBeforeDecimation = indices.length / 3;
     let positions: Float32Array = Float32Array.from(pos);
     const warnings: string[] = [];
+    let decimation: SegmentMesh['decimation'];
     if (opts.decimate > 0) {
       throwIfCancelled(job.signal);
       const d = await decimateMesh(positions, indices, opts.decimate, maxErrorMm, job.signal);
+      decimation = { rounds: d.rounds, lockedVertices: d.lockedVertices, topologyChangedComponents: d.topologyChangedComponents };
       if (d.decimated) ({ positions, indices } = d);
       else warnings.push(`decimation could not keep ${segment.name} closed and manifold after ${d.rounds} rounds; the mesh is written undecimated`);
     }
@@ -149,6 +151,7 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
       voxels: { voxelCount: count, volumeMl: voxelVolumeMl, centroidMm: voxelCentroid },
       volumeRelativeDifference: (metrics.volumeMl - voxelVolumeMl) / voxelVolumeMl,
       trianglesBeforeDecimation,
+      ...(decimation ? { decimation } : {}),
       warnings,
     });
   }
