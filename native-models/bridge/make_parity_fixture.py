@@ -83,7 +83,9 @@ def main():
             tag = 'mirror' if mirror else 'nomirror'
             lab_path = os.path.join(a.out, f'{case}.{tag}.labels.nii.gz')
             io.write_seg(seg.astype(np.uint8), lab_path, props)
-            entry = {'case': case, 'input': os.path.join('../shared/data', rel), 'inputSha256': sha256(src),
+            entry = {'case': case, 'input': rel, 'inputFromRepoRoot': os.path.join('../shared/data', rel),
+                     'inputSha256': sha256(src),
+                     'reference': os.path.join(os.path.dirname(rel), f'{case}_MaskTumor.nii.gz'),
                      'mirroring': mirror, 'labels': os.path.basename(lab_path), 'labelsSha256': sha256(lab_path),
                      'voxelsPerLabel': {str(int(v)): int((seg == v).sum()) for v in np.unique(seg)},
                      'tieFraction1e-4': float((np.abs(prob[1] - prob[0]) < 1e-4).mean()),
@@ -109,6 +111,7 @@ def main():
                 'patient PGBM-001)',
         'regenerate': 'native-models/bridge/make_parity_fixture.py (see native-models/bridge/TRAINING.md)',
         'dataRoot': '../shared/data',
+        'pathsRelativeTo': 'input and reference paths are relative to dataRoot (../shared/data from the repo root)',
         'model': {'dir': 'native-models/brain-tumour-t1c', 'fold': a.fold, 'onnx': fe['file'],
                   'onnxSha256': onnx_sha, 'checkpoint': a.checkpoint, 'checkpointEpochs': epochs,
                   'trainer': man['provenance']['trainer'], 'plans': man['provenance']['plans'],
