@@ -14,6 +14,8 @@ import { readImageNode, writeImageNode } from '@itk-wasm/image-io';
 import { Image, ImageType, type TypedArray } from 'itk-wasm';
 import { DelineateError, throwIfCancelled } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
+import { itkErrorDetail, quietly } from './itk-quiet';
+import { checkNifti } from './nifti-check';
 import { type Mat3, type Vec3, type Volume, type VoxelArray, type VoxelDataType, dataTypeOf } from '../../common/volume';
 
 /** Extensions {@link readImageFile} accepts (lower case, with the leading dot). */
@@ -74,9 +76,12 @@ async function assertReadableFile(path: string): Promise<void> {
 }
 
 function itkFailure(path: string, e: unknown): DelineateError {
-  const detail = e instanceof Error ? e.message : String(e);
-  const short = detail.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 3).join(' ');
-  return new DelineateError('FORMAT', `${path}: cannot read image (${short || 'unreadable'})`, { subject: path, cause: e });
+  return new DelineateError('FORMAT', `${path}: cannot read image (${itkErrorDetail(e)})`, { subject: path, cause: e });
+}
+
+/** Checks ITK does not do: a broken NIfTI header or a truncated NIfTI file (ITK would return partial voxels). */
+async function precheck(path: string, ext: string): Promise<void> {
+  if (ext === '.nii' || ext === '.nii.gz') await checkNifti(path);
 }
 
 /**
@@ -94,10 +99,11 @@ export async function readImageFile(path: string, opts: JobOptions = {}): Promis
   if (!ext)
     throw new DelineateError('USAGE', `${path}: not a NIfTI/NRRD/MetaImage file (expected ${READABLE_IMAGE_EXTENSIONS.join(', ')})`, { subject: path });
   await assertReadableFile(path);
+  await precheck(path, ext);
   opts.onProgress?.({ stage: 'read', done: 0, total: 1, detail: path });
   let image: Image;
   try {
-    image = await readImageNode(path);
+    ({ result: image } = await quietly(() => readImageNode(path)));
   } catch (e) {
     throw itkFailure(path, e);
   }
@@ -112,9 +118,10 @@ export async function readImageFileHeader(path: string): Promise<{ size: Vec3; s
   const ext = imageExtension(path);
   if (!ext) throw new DelineateError('USAGE', `${path}: not a NIfTI/NRRD/MetaImage file`, { subject: path });
   await assertReadableFile(path);
+  await precheck(path, ext);
   let image: Image;
   try {
-    image = await readImageNode(path, { informationOnly: true });
+    ({ result: image } = await quietly(() => readImageNode(path, { informationOnly: true })));
   } catch (e) {
     throw itkFailure(path, e);
   }
@@ -180,12 +187,12 @@ export async function writeVolume(volume: Volume, path: string): Promise<void> {
   const stem = basename(path).slice(0, basename(path).length - ext.length);
   const tmp = join(folder, `.${stem}.${randomBytes(6).toString('hex')}.partial${ext}`);
   try {
-    await writeImageNode(itkImageFromVolume(volume), tmp, { useCompression: ext !== '.nii' });
+    await quietly(() => writeImageNode(itkImageFromVolume(volume), tmp, { useCompression: ext !== '.nii' }));
     await stat(tmp); // itk-wasm reports some failures only by not writing the file
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
     if (e instanceof DelineateError) throw e;
-    throw new DelineateError('IO', `Cannot write ${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { subject: path, cause: e });
+    throw new DelineateError('IO', `Cannot write ${path}: ${itkErrorDetail(e)}`, { subject: path, cause: e });
   }
 }

@@ -11,6 +11,7 @@ import { readImageDicomFileSeriesNode } from '@itk-wasm/dicom';
 import { DelineateError, throwIfCancelled } from '../../../common/errors';
 import type { JobOptions } from '../../../common/progress';
 import { type Volume, type VoxelArray, type VoxelDataType, allocateVoxels } from '../../../common/volume';
+import { itkErrorDetail, quietly } from '../itk-quiet';
 import { TS, T, tag } from './dataset';
 import type { DicomFrame, DicomHeader } from './header';
 import type { VolumePlan } from './series';
@@ -187,7 +188,9 @@ async function decodeWithItk(paths: string[], opts: JobOptions, onFile: () => vo
     const chunk = paths.slice(i, i + CHUNK);
     let image;
     try {
-      ({ outputImage: image } = await readImageDicomFileSeriesNode({ inputImages: chunk, singleSortedSeries: true }));
+      ({
+        result: { outputImage: image },
+      } = await quietly(() => readImageDicomFileSeriesNode({ inputImages: chunk, singleSortedSeries: true })));
     } catch (e) {
       // Find the file at fault so that the message can name it.
       if (chunk.length > 1) {
@@ -198,8 +201,7 @@ async function decodeWithItk(paths: string[], opts: JobOptions, onFile: () => vo
         for (let k = 0; k < chunk.length; k++) onFile();
         continue;
       }
-      const detail = e instanceof Error ? e.message.split('\n').find((l) => l.trim()) ?? '' : String(e);
-      throw new DelineateError('FORMAT', `${chunk[0]}: cannot decode compressed pixel data (${detail.trim().slice(0, 200) || 'decoder failed'})`, {
+      throw new DelineateError('FORMAT', `${chunk[0]}: cannot decode compressed pixel data (${itkErrorDetail(e)})`, {
         subject: chunk[0]!,
         cause: e,
       });
