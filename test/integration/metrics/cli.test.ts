@@ -95,7 +95,7 @@ describe.skipIf(!hasData(SEG, FAST, FULL, CT, NAMES))('delineate evaluate / stat
     // Label 12 is absent from both sides of every case: NaN rows (nnU-Net), left out of the summary.
     expect(report.rows.find((r) => r.case === 'case_001' && r.label === 12)).toMatchObject({ dice: 'NaN', hd95Mm: 'NaN', nsd: 'NaN' });
     expect(report.summary['12']!.dice).toMatchObject({ mean: 'NaN', n: 0, nNaN: 2, nInf: 0 });
-    expect(report.summary['1']!.dice.n).toBe(2);
+    expect(report.summary['1']!.dice!.n).toBe(2);
 
     const svg = readFileSync(plot, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
