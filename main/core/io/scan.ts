@@ -5,7 +5,7 @@
  * skipped with a reason. {@link readVolume} then decodes one of the listed volumes.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DelineateError, throwIfCancelled, toDelineateError } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
 import type { ScanResult, SkippedFile, Volume, VolumeInfo } from '../../common/volume';
@@ -130,7 +130,14 @@ export async function scanPath(path: string, opts: JobOptions = {}): Promise<Sca
     if (done % 16 === 0 || done === total) opts.onProgress?.({ stage: 'scan', done, total, detail: f });
   }
   const volumes: VolumeInfo[] = [];
+  const broken = skipped.filter((s) => s.reason.startsWith('broken DICOM'));
   for (const plan of planVolumes(headers)) {
+    // A broken file next to a series is most likely one of its slices: say so where the gap will show.
+    const near = broken.filter((b) => dirname(b.path) === plan.info.source);
+    if (near.length && plan.info.files.length > 1)
+      plan.info.warnings.push(
+        `${near.length} broken DICOM file(s) in this folder were left out: ${near.slice(0, 3).map((b) => `${b.path} (${b.reason.replace(/^broken DICOM: /, '')})`).join(', ')}${near.length > 3 ? ', …' : ''}`,
+      );
     remember(plan);
     volumes.push(plan.info);
   }
@@ -187,6 +194,8 @@ export async function readVolume(info: VolumeInfo, opts: JobOptions = {}): Promi
 export async function readSingleVolume(path: string, volumeId?: string, opts: JobOptions = {}): Promise<{ info: VolumeInfo; volume: Volume }> {
   const scan = await scanPath(path, opts);
   if (scan.volumes.length === 0) {
+    const only = scan.skipped.length === 1 ? scan.skipped[0]! : undefined;
+    if (only && resolve(only.path) === resolve(path)) throw new DelineateError('FORMAT', `${path}: ${only.reason}`, { subject: path });
     const why = scan.skipped.length ? `; skipped: ${scan.skipped.slice(0, 5).map((s) => `${s.path} (${s.reason})`).join(', ')}${scan.skipped.length > 5 ? ', …' : ''}` : '';
     throw new DelineateError('FORMAT', `${path}: no image volumes found${why}`, { subject: path });
   }

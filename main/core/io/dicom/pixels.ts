@@ -117,7 +117,7 @@ export function decodeRleFrame(data: Uint8Array, h: DicomHeader, path: string): 
     throw new DelineateError('FORMAT', `${path}: RLE frame has ${segments} segments, expected ${bytesPerSample}`, { subject: path });
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
-    const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : data.byteLength;
+    const end = Math.min(data.byteLength, s + 1 < segments ? view.getUint32(8 + 4 * s, true) : data.byteLength);
     // Segment s holds byte (bytesPerSample-1-s) of each sample (most significant first); output is little endian.
     const byteIndex = bytesPerSample - 1 - s;
     let o = 0;
@@ -125,8 +125,8 @@ export function decodeRleFrame(data: Uint8Array, h: DicomHeader, path: string): 
     while (o < pixels && p < end) {
       const n = (data[p++]! << 24) >> 24;
       if (n >= 0) {
-        for (let i = 0; i <= n && o < pixels; i++) out[o++ * bytesPerSample + byteIndex] = data[p++]!;
-      } else if (n !== -128) {
+        for (let i = 0; i <= n && o < pixels && p < end; i++) out[o++ * bytesPerSample + byteIndex] = data[p++]!;
+      } else if (n !== -128 && p < end) {
         const v = data[p++]!;
         for (let i = 0; i < 1 - n && o < pixels; i++) out[o++ * bytesPerSample + byteIndex] = v;
       }
