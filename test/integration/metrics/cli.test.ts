@@ -48,6 +48,8 @@ describe.skipIf(!hasData(SEG, FAST, FULL, CT, NAMES))('delineate evaluate / stat
     copyFileSync(dataPath(SEG), join(pred, 'case_004.nii.gz'));
     copyFileSync(dataPath(SEG), join(ref, 'case_004.nii.gz'));
     copyFileSync(dataPath(SEG), join(ref, 'case_005.nii.gz')); // reference only
+    writeFileSync(join(pred, 'case_006.nii.gz'), readFileSync(dataPath(FAST)).subarray(0, 4000)); // truncated gzip
+    copyFileSync(dataPath(SEG), join(ref, 'case_006.nii.gz'));
     writeFileSync(join(pred, 'plans.json'), '{}'); // not an image: ignored
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -59,13 +61,15 @@ describe.skipIf(!hasData(SEG, FAST, FULL, CT, NAMES))('delineate evaluate / stat
     const code = await main(['evaluate', '--pred', pred, '--ref', ref, '--output', output, '--plot', plot, '--labels', '1-5,12,13', '--label-names', `${dataPath(NAMES)}#total`], io);
     expect(code).toBe(1); // a case failed
     const summary = JSON.parse(io.out) as Record<string, unknown> & { failed: { case: string; code: string; message: string }[] };
-    expect(summary.cases).toBe(4);
+    expect(summary.cases).toBe(5);
     expect(summary.evaluated).toBe(2);
     expect(summary.unmatched).toEqual({ predOnly: [], refOnly: ['case_005'] });
     expect(summary.failed.map((f) => [f.case, f.code])).toEqual([
       ['case_002', 'FORMAT'],
       ['case_003', 'GEOMETRY'],
+      ['case_006', 'FORMAT'],
     ]);
+    expect(summary.failed[2]!.message).toContain(join(pred, 'case_006.nii.gz'));
     expect(summary.failed[0]!.message).toContain(join(pred, 'case_002.nii.gz'));
     expect(summary.failed[1]!.message).toContain(join(pred, 'case_003.nii.gz'));
     expect(summary.failed[1]!.message).toContain(join(ref, 'case_003.nii.gz'));
