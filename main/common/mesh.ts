@@ -49,8 +49,10 @@ export interface MeshMetrics {
   components: number;
   /** Axis-aligned bounding box in output space, mm: [minX, minY, minZ, maxX, maxY, maxZ]. */
   boundsMm: [number, number, number, number, number, number];
-  /** Area-weighted centroid of the surface, mm, output space. */
+  /** Centroid of the enclosed solid (divergence theorem), mm, output space: compare with the voxel centroid. */
   centroidMm: [number, number, number];
+  /** Area-weighted centroid of the surface itself, mm, output space. */
+  surfaceCentroidMm: [number, number, number];
 }
 
 /** Volume of the segment in the labelmap itself, for comparison with the mesh. */

@@ -185,16 +185,27 @@ export function surfaceNets(input: PaddedMask, signal?: AbortSignal): RawMesh {
   const oz = offset[2] - 1 + 0.5;
 
   // Emit a quad (four vertex ids, CCW from outside) as two triangles.
-  const quad = (v0: number, v1: number, v2: number, v3: number, own: number): void => {
+  // The diagonal alternates in a checkerboard over the lattice (`flip` = parity of the face's voxel), so that the
+  // uniform-Laplacian smoothing that follows has no preferred diagonal direction.
+  const quad = (v0: number, v1: number, v2: number, v3: number, own: number, flip: number): void => {
     tri.reserve(6);
     const d = tri.data;
     let n = tri.length;
-    d[n++] = v0;
-    d[n++] = v1;
-    d[n++] = v2;
-    d[n++] = v0;
-    d[n++] = v2;
-    d[n++] = v3;
+    if (flip) {
+      d[n++] = v0;
+      d[n++] = v1;
+      d[n++] = v3;
+      d[n++] = v1;
+      d[n++] = v2;
+      d[n++] = v3;
+    } else {
+      d[n++] = v0;
+      d[n++] = v1;
+      d[n++] = v2;
+      d[n++] = v0;
+      d[n++] = v2;
+      d[n++] = v3;
+    }
     tri.length = n;
     owner.reserve(1);
     owner.data[owner.length++] = own;
@@ -255,8 +266,8 @@ export function surfaceNets(input: PaddedMask, signal?: AbortSignal): RawMesh {
             const v11 = vidCur[c11]! + COPY_OF_FACE[cfgCur[c11]! * 12 + 8 + 0 + 0]!;
             const v01 = vidCur[c01]! + COPY_OF_FACE[cfgCur[c01]! * 12 + 8 + 1 + 0]!;
             // Normal +z when the inside voxel is below (slice kc): CCW (x-,y-),(x+,y-),(x+,y+),(x-,y+).
-            if (lo) quad(v00, v10, v11, v01, v);
-            else quad(v00, v01, v11, v10, v + sz);
+            if (lo) quad(v00, v10, v11, v01, v, (i + j + kc) & 1);
+            else quad(v00, v01, v11, v10, v + sz, (i + j + kc) & 1);
           }
         }
       }
@@ -276,8 +287,8 @@ export function surfaceNets(input: PaddedMask, signal?: AbortSignal): RawMesh {
               const vpp = vidCur[cp]! + COPY_OF_FACE[cfgCur[cp]! * 12 + 0 + 0]!;
               const vmp = vidCur[cm]! + COPY_OF_FACE[cfgCur[cm]! * 12 + 1 + 0]!;
               // Normal +x (inside at i): CCW (y-,z-),(y+,z-),(y+,z+),(y-,z+)
-              if (lo) quad(vmm, vpm, vpp, vmp, v);
-              else quad(vmm, vmp, vpp, vpm, v + sx);
+              if (lo) quad(vmm, vpm, vpp, vmp, v, (i + j + kc) & 1);
+              else quad(vmm, vmp, vpp, vpm, v + sx, (i + j + kc) & 1);
             }
           }
         }
@@ -295,8 +306,8 @@ export function surfaceNets(input: PaddedMask, signal?: AbortSignal): RawMesh {
               const vpp = vidCur[cp]! + COPY_OF_FACE[cfgCur[cp]! * 12 + 4 + 0 + 0]!;
               const vmp = vidPrev[cp]! + COPY_OF_FACE[cfgLast[cp]! * 12 + 4 + 0 + 2]!;
               // Normal +y (inside at j): right-handed pair (z, x): CCW (z-,x-),(z+,x-),(z+,x+),(z-,x+)
-              if (lo) quad(vmm, vpm, vpp, vmp, v);
-              else quad(vmm, vmp, vpp, vpm, v + sy);
+              if (lo) quad(vmm, vpm, vpp, vmp, v, (i + j + kc) & 1);
+              else quad(vmm, vmp, vpp, vpm, v + sy, (i + j + kc) & 1);
             }
           }
         }

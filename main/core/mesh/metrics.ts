@@ -28,13 +28,19 @@ function analyse(positions: ArrayLike<number>, indices: Uint32Array, defects: nu
   let vol6 = 0;
   let area2 = 0;
   let cxA = 0, cyA = 0, czA = 0;
+  // Solid centroid: Σ vol(tetra O,a,b,c) · (a+b+c)/4 over Σ vol.
+  let cxV = 0, cyV = 0, czV = 0;
   for (let t = 0; t < nt; t++) {
     const a = 3 * indices[3 * t]!, b = 3 * indices[3 * t + 1]!, c = 3 * indices[3 * t + 2]!;
     const ax = positions[a]!, ay = positions[a + 1]!, az = positions[a + 2]!;
     const bx = positions[b]!, by = positions[b + 1]!, bz = positions[b + 2]!;
     const qx = positions[c]!, qy = positions[c + 1]!, qz = positions[c + 2]!;
     // a · (b × c)
-    vol6 += ax * (by * qz - bz * qy) - ay * (bx * qz - bz * qx) + az * (bx * qy - by * qx);
+    const v6 = ax * (by * qz - bz * qy) - ay * (bx * qz - bz * qx) + az * (bx * qy - by * qx);
+    vol6 += v6;
+    cxV += v6 * (ax + bx + qx);
+    cyV += v6 * (ay + by + qy);
+    czV += v6 * (az + bz + qz);
     const ux = bx - ax, uy = by - ay, uz = bz - az;
     const vx = qx - ax, vy = qy - ay, vz = qz - az;
     const nx = uy * vz - uz * vy, ny = uz * vx - ux * vz, nz = ux * vy - uy * vx;
@@ -177,7 +183,8 @@ function analyse(positions: ArrayLike<number>, indices: Uint32Array, defects: nu
     eulerCharacteristic: usedCount - edgeCount + nt,
     components,
     boundsMm: nt > 0 ? [minX, minY, minZ, maxX, maxY, maxZ] : [0, 0, 0, 0, 0, 0],
-    centroidMm: area2 > 0 ? [cxA / area2, cyA / area2, czA / area2] : [0, 0, 0],
+    centroidMm: Math.abs(vol6) > 1e-12 ? [cxV / (4 * vol6), cyV / (4 * vol6), czV / (4 * vol6)] : [0, 0, 0],
+    surfaceCentroidMm: area2 > 0 ? [cxA / area2, cyA / area2, czA / area2] : [0, 0, 0],
   };
 }
 

@@ -76,7 +76,7 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
     extraction: 'surface nets on the label mask padded by one voxel, made manifold (inside 6-connected)',
     smoothing: {
       factor: opts.smoothing,
-      method: opts.smoothing > 0 ? 'windowed sinc (VTK vtkWindowedSincPolyDataFilter algorithm), in voxel index space' : 'none',
+      method: opts.smoothing > 0 ? 'windowed sinc (VTK vtkWindowedSincPolyDataFilter algorithm, Nuttall window), in voxel index space' : 'none',
       iterations: opts.smoothing > 0 ? SMOOTHING_ITERATIONS : 0,
       passBand,
       nonManifoldSmoothing: true,
