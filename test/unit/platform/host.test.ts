@@ -208,3 +208,27 @@ describe.skipIf(!hasData('dicom-conformance/dcmqi_ct3slice_nrrd_seg/ct-3slice'))
     }
   });
 });
+
+describe('web host command line', () => {
+  it('refuses other interfaces, bad tokens and stray arguments with exit code 2', async () => {
+    const { main } = await import('../../../main/host/index');
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (errors.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(['--host', '0.0.0.0'])).toBe(2);
+      expect(await main(['--token', 'not-hex'])).toBe(2);
+      expect(await main(['--port', '70000'])).toBe(2);
+      expect(await main(['extra'])).toBe(2);
+      expect(await main(['--bogus'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    const text = errors.join('');
+    expect(text).toContain('--host must be 127.0.0.1');
+    expect(text).toContain('The token must be 16–128 hexadecimal characters');
+    expect(text).toContain('--port must be 0–65535');
+    expect(text).toContain("Unexpected argument 'extra'");
+    expect(text).toContain('Unknown option --bogus');
+  });
+});
