@@ -122,6 +122,23 @@ export function absentLabelMetrics(label: number): LabelMetrics {
   };
 }
 
+/**
+ * Surface distances are measured as index differences scaled by the spacing, which is the physical distance only
+ * when the grid's axes are orthogonal. ITK-read grids always are; a sheared grid is refused rather than measured
+ * wrongly.
+ */
+function assertOrthogonalAxes(grid: Volume, name: string): void {
+  const d = grid.direction;
+  for (let a = 0; a < 3; a++)
+    for (let b = 0; b < 3; b++) {
+      const dot = d[a]! * d[b]! + d[3 + a]! * d[3 + b]! + d[6 + a]! * d[6 + b]!;
+      if (Math.abs(dot - (a === b ? 1 : 0)) > 1e-4)
+        throw new DelineateError('UNSUPPORTED', `${name}: the voxel axes are not orthonormal (direction ${d.map((v) => v.toFixed(4)).join(', ')}); surface distances need an orthogonal grid`, {
+          subject: name,
+        });
+    }
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -141,6 +158,7 @@ export async function compareLabelmaps(pred: Volume, ref: Volume, opts: CompareO
   const toleranceMm = opts.toleranceMm ?? 1;
   if (!(toleranceMm >= 0 && Number.isFinite(toleranceMm))) throw new DelineateError('USAGE', `NSD tolerance must be a finite number ≥ 0 mm, got ${toleranceMm}`);
   assertSameGrid(pred, ref, predName, refName);
+  assertOrthogonalAxes(ref, refName);
   throwIfCancelled(opts.signal);
   const P = labelValues(pred, predName);
   const R = labelValues(ref, refName);

@@ -46,6 +46,13 @@ describe('compareLabelmaps input checks', () => {
     expect(metrics).toHaveLength(1);
     expect(metrics[0]).toMatchObject({ label: 2, dice: 1, hd95Mm: 0, nsd: 1 });
   });
+  it('UNSUPPORTED for a sheared grid', async () => {
+    const sheared: Grid = { ...grid, direction: [1, 0.3, 0, 0, 1, 0, 0, 0, 1] };
+    await expect(compareLabelmaps(vol(new Uint8Array(24), sheared), vol(new Uint8Array(24), sheared), { refName: 'tilt.nii.gz' })).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(/tilt\.nii\.gz: the voxel axes are not orthonormal/),
+    });
+  });
   it('stops with CancelledSignal', async () => {
     const ac = new AbortController();
     ac.abort();
