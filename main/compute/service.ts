@@ -45,7 +45,8 @@ export const LIMITS = {
 type Implementation = { [M in MethodName]: (params: ParamsOf<M>, options: HandlerOptions) => Promise<ResultOf<M>> };
 
 export class ComputeService {
-  private readonly volumes = new Map<string, VolumeInfo>();
+  /** Service id → the info given to clients and the info core listed (its own id, for readVolume). */
+  private readonly volumes = new Map<string, { info: VolumeInfo; coreInfo: VolumeInfo }>();
   private readonly recent: RecentStore;
   private readonly uploadRoot: string;
 
@@ -113,14 +114,14 @@ export class ComputeService {
     },
 
     'volumes.load': async ({ volumeId }, { signal, onProgress }): Promise<LoadedVolume> => {
-      const info = this.known(volumeId);
-      const volume = await this.core.readVolume(info, { signal, onProgress });
+      const { info, coreInfo } = this.known(volumeId);
+      const volume = await this.core.readVolume(coreInfo, { signal, onProgress });
       return { info, volume };
     },
 
     'volumes.thumbnail': async ({ volumeId, maxSize }, { signal, onProgress }): Promise<Thumbnail> => {
-      const info = this.known(volumeId);
-      const volume = await this.core.readVolume(info, { signal, onProgress });
+      const { coreInfo } = this.known(volumeId);
+      const volume = await this.core.readVolume(coreInfo, { signal, onProgress });
       throwIfCancelled(signal);
       return middleSliceThumbnail(volume, maxSize);
     },
@@ -132,11 +133,11 @@ export class ComputeService {
     'fs.list': async ({ path }): Promise<DirEntry[]> => listFolder(path),
   };
 
-  private known(volumeId: string): VolumeInfo {
-    const info = this.volumes.get(volumeId);
-    if (!info)
+  private known(volumeId: string): { info: VolumeInfo; coreInfo: VolumeInfo } {
+    const entry = this.volumes.get(volumeId);
+    if (!entry)
       throw new DelineateError('NOT_FOUND', `No scanned volume has the id '${volumeId}'; scan its file or folder first`, { subject: 'params.volumeId' });
-    return info;
+    return entry;
   }
 
   /**
@@ -146,10 +147,10 @@ export class ComputeService {
   private remember(result: ScanResult): ScanResult {
     const volumes = result.volumes.map((info) => {
       let id = info.id;
-      for (let n = 2; this.volumes.has(id) && !sameVolume(this.volumes.get(id)!, info); n++) id = `${info.id}~${n}`;
+      for (let n = 2; this.volumes.has(id) && !sameVolume(this.volumes.get(id)!.coreInfo, info); n++) id = `${info.id}~${n}`;
       const kept = id === info.id ? info : { ...info, id };
       this.volumes.delete(id);
-      this.volumes.set(id, kept);
+      this.volumes.set(id, { info: kept, coreInfo: info });
       return kept;
     });
     while (this.volumes.size > LIMITS.maxKnownVolumes) this.volumes.delete(this.volumes.keys().next().value!);

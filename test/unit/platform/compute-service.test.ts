@@ -55,8 +55,10 @@ class TestCore implements ServiceCore {
     onProgress?.({ stage: 'scan', done: 1, total: 1 });
     return { volumes: [infoFor(path, '1')], skipped: [{ path: `${path}/notes.txt`, reason: 'not an image' }] };
   }
+  read: string[] = [];
   async readVolume(info: VolumeInfo): Promise<Volume> {
     if (!info.files.every((f) => f.startsWith('/'))) throw new Error('relative');
+    this.read.push(info.id);
     return gradientVolume();
   }
 }
@@ -134,6 +136,7 @@ describe('ComputeService', () => {
     const loaded = (await svc.handle('volumes.load', { volumeId: '1~2' }, noop)) as { info: VolumeInfo; volume: Volume };
     expect(loaded.info.source).toBe('/data/b');
     expect(loaded.volume.data[59]).toBe(3 + 20 + 400);
+    expect(core.read).toEqual(['1']); // core gets its own id back
     const err = await errorOf(svc.handle('volumes.load', { volumeId: 'nope' }, noop));
     expect(err).toMatchObject({ code: 'NOT_FOUND', subject: 'params.volumeId' });
   });
