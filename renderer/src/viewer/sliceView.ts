@@ -15,52 +15,18 @@
  */
 import '@kitware/vtk.js/Rendering/Profiles/Geometry';
 import '@kitware/vtk.js/Rendering/Profiles/Volume';
+// Registers the 'WebGL' view constructor used by newAPISpecificView (the profiles register only the props).
+import '@kitware/vtk.js/Rendering/OpenGL/RenderWindow';
 import vtkRenderWindow from '@kitware/vtk.js/Rendering/Core/RenderWindow';
 import vtkRenderer from '@kitware/vtk.js/Rendering/Core/Renderer';
 import vtkImageMapper from '@kitware/vtk.js/Rendering/Core/ImageMapper';
 import vtkImageSlice from '@kitware/vtk.js/Rendering/Core/ImageSlice';
-import vtkImageReslice from '@kitware/vtk.js/Imaging/Core/ImageReslice';
+import type vtkImageReslice from '@kitware/vtk.js/Imaging/Core/ImageReslice';
 import type vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
 import type vtkOpenGLRenderWindow from '@kitware/vtk.js/Rendering/OpenGL/RenderWindow';
-import { InterpolationMode } from '@kitware/vtk.js/Imaging/Core/AbstractImageInterpolator/Constants';
 import type { Camera2D, SliceGeometry } from './geometry';
+import { createReslicer, resliceAxes, type Mat4Arg } from './reslice';
 import type { WindowLevel } from './presets';
-
-type Mat4Arg = Parameters<vtkImageReslice['setResliceAxes']>[0];
-
-/**
- * The reslice axes for position t: a column-major 4×4 (gl-matrix layout) whose columns are right, up, normal
- * and the LPS point of view coordinate (0, 0) on the slice plane. Output point (u, v, 0) ↦ LPS.
- */
-export function resliceAxes(sg: SliceGeometry, t: number): Float64Array {
-  const { right, up, normal } = sg.basis;
-  const o = [sg.centerLps[0] + t * normal[0], sg.centerLps[1] + t * normal[1], sg.centerLps[2] + t * normal[2]];
-  return Float64Array.from([
-    right[0], right[1], right[2], 0,
-    up[0], up[1], up[2], 0,
-    normal[0], normal[1], normal[2], 0,
-    o[0]!, o[1]!, o[2]!, 1,
-  ]);
-}
-
-/**
- * A resampler for one view: vtkImageReslice configured for a {@link SliceGeometry}. Usable without WebGL
- * (the unit tests run it in Node). Output scalars are Float32 (linear interpolation keeps fractions);
- * points outside the volume get `background`.
- */
-export function createReslicer(image: vtkImageData, sg: SliceGeometry, background: number): vtkImageReslice {
-  const reslice = vtkImageReslice.newInstance();
-  reslice.setInputData(image);
-  reslice.setOutputDimensionality(2);
-  reslice.setOutputScalarType('Float32Array');
-  reslice.setInterpolationMode(InterpolationMode.LINEAR);
-  reslice.setBackgroundColor([background, background, background, background]);
-  reslice.setOutputOrigin([sg.uMin, sg.vMin, 0]);
-  reslice.setOutputSpacing([sg.pixelMm, sg.pixelMm, 1]);
-  reslice.setOutputExtent([0, sg.columns - 1, 0, sg.rows - 1, 0, 0]);
-  reslice.setResliceAxes(resliceAxes(sg, sg.tMin) as unknown as Mat4Arg);
-  return reslice;
-}
 
 export class SliceView {
   private readonly renderWindow = vtkRenderWindow.newInstance();

@@ -9,6 +9,8 @@
  */
 import '@kitware/vtk.js/Rendering/Profiles/Geometry';
 import '@kitware/vtk.js/Rendering/Profiles/Volume';
+// Registers the 'WebGL' view constructor used by newAPISpecificView (the profiles register only the props).
+import '@kitware/vtk.js/Rendering/OpenGL/RenderWindow';
 import vtkRenderWindow from '@kitware/vtk.js/Rendering/Core/RenderWindow';
 import vtkRenderer from '@kitware/vtk.js/Rendering/Core/Renderer';
 import vtkVolume from '@kitware/vtk.js/Rendering/Core/Volume';

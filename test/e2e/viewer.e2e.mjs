@@ -1,0 +1,318 @@
+/**
+ * End-to-end test of the workstation window through the real web host (test/e2e/harness.mjs starts it and
+ * opens Debian's Chromium on it with SwiftShader WebGL2).
+ *
+ * ctx: { page: a Playwright page already at the host URL (with its token), screenshot(name): saves
+ *        test-results/e2e/<name>.png, dataRoot: the shared data folder }.
+ *
+ * Opens a real CT (TotalSegmentator's JPEG 2000 DICOM series), a real oblique brain MR (TCIA DICOM) and NIfTI
+ * files of the format-conformance set; scrolls, changes window/level by dragging, applies presets, moves the
+ * linked crosshair, zooms; asserts the DOM state and saves a screenshot at each step. The 48-orientation NIfTI
+ * set checks the rendered pixels: the same brain stored in another voxel order must look the same on screen,
+ * while a left–right mirror of it must not.
+ */
+/* global document, requestAnimationFrame */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+
+/** @typedef {{ page: import('playwright-core').Page, screenshot: (name: string) => Promise<unknown>, dataRoot: string }} Ctx */
+
+const LOAD_TIMEOUT_MS = 120_000;
+
+/** @param {Ctx} ctx */
+export default async function viewerE2e(ctx) {
+  const { page, dataRoot } = ctx;
+  const data = (...p) => {
+    const full = join(dataRoot, ...p);
+    if (!existsSync(full)) throw new Error(`Test data missing: ${full}`);
+    return full;
+  };
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  await page.waitForSelector('[data-testid=open-folder]:not([disabled])', { timeout: 30_000 });
+  await ctx.screenshot('viewer-00-start');
+
+  // ---- CT: DICOM series (JPEG 2000), opened through the web host's path dialog ----
+  await openPath(page, data('totalseg-example', 'example_ct_dicom'), 'folder', ctx, 'viewer-01-open-dialog');
+  await waitLoaded(page);
+  await ctx.screenshot('viewer-02-ct-loaded');
+  await assertLabels(page);
+  assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'ct-soft', 'CT opens with the soft-tissue window');
+  assert.match(await text(page, '[data-testid=wl-readout]'), /W 400 L 40\b/);
+  const ctCounts = await sliceCounts(page);
+  assert.equal(ctCounts.axial, 20, 'the CT series has 20 axial slices');
+
+  // Wheel: three notches up on the axial view = three slices forward.
+  const a0 = await sliceNumber(page, 'axial');
+  await wheel(page, 'axial', -100, 3);
+  const a1 = await sliceNumber(page, 'axial');
+  assert.equal(a1, Math.min(a0 + 3, ctCounts.axial), `wheel moved the axial slice (${a0} → ${a1})`);
+  await wheel(page, 'axial', 100, 1);
+  assert.equal(await sliceNumber(page, 'axial'), a1 - 1, 'wheel down goes back one slice');
+  await ctx.screenshot('viewer-03-ct-scrolled');
+
+  // Left drag = window/level.
+  const wlBefore = await text(page, '[data-testid=wl-readout]');
+  await drag(page, 'axial', { dx: 120, dy: 40, button: 'left' });
+  const wlAfter = await text(page, '[data-testid=wl-readout]');
+  assert.notEqual(wlAfter, wlBefore, 'dragging changed window/level');
+  assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'custom');
+  const [w1, l1] = parseWl(wlBefore);
+  const [w2, l2] = parseWl(wlAfter);
+  assert.ok(w2 > w1, `drag right widens the window (${w1} → ${w2})`);
+  assert.ok(l2 > l1, `drag down raises the level (${l1} → ${l2})`);
+  await ctx.screenshot('viewer-04-ct-wl-dragged');
+
+  // Presets.
+  await page.selectOption('[data-testid=wl-preset]', 'ct-lung');
+  await settle(page);
+  assert.match(await text(page, '[data-testid=wl-readout]'), /W 1500 L -600\b/);
+  await ctx.screenshot('viewer-05-ct-lung-window');
+  await page.selectOption('[data-testid=wl-preset]', 'ct-bone');
+  await settle(page);
+  assert.match(await text(page, '[data-testid=wl-readout]'), /W 1800 L 400\b/);
+  await page.selectOption('[data-testid=vr-preset]', 'ct-soft');
+  await settle(page);
+  await ctx.screenshot('viewer-06-ct-bone-window-3d-soft');
+
+  // Linked crosshair: a click off-centre in the axial view moves the coronal and sagittal slices.
+  const before = await sliceNumbers(page);
+  const box = await viewBox(page, 'axial');
+  await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.62);
+  await settle(page);
+  const after = await sliceNumbers(page);
+  assert.equal(after.axial, before.axial, 'clicking keeps the axial slice');
+  assert.notEqual(after.sagittal, before.sagittal, 'clicking moved the sagittal slice');
+  assert.notEqual(after.coronal, before.coronal, 'clicking moved the coronal slice');
+  // Screen-left of the axial view is patient right: clicking left of centre moves the sagittal plane to the right.
+  assert.match(await page.textContent('[data-testid=view-sagittal] [data-testid=slice-readout]'), /R \d/);
+  await ctx.screenshot('viewer-07-ct-crosshair');
+
+  // Right drag = zoom (up = closer), Shift+drag = pan, double-click = fit.
+  const h0 = Number(await page.getAttribute('[data-testid=view-coronal]', 'data-half-height-mm'));
+  await drag(page, 'coronal', { dx: 0, dy: -80, button: 'right' });
+  const h1 = Number(await page.getAttribute('[data-testid=view-coronal]', 'data-half-height-mm'));
+  assert.ok(h1 < h0 * 0.8, `right drag up zoomed in (${h0} → ${h1} mm half-height)`);
+  await drag(page, 'coronal', { dx: 60, dy: 30, button: 'left', modifiers: ['Shift'] });
+  await ctx.screenshot('viewer-08-ct-zoomed-panned');
+  const cbox = await viewBox(page, 'coronal');
+  await page.mouse.dblclick(cbox.x + cbox.width / 2, cbox.y + cbox.height / 2);
+  await settle(page);
+  assert.equal(Number(await page.getAttribute('[data-testid=view-coronal]', 'data-half-height-mm')), h0, 'double-click fits again');
+
+  // ---- MR: oblique brain DICOM with three series (T1post, FLAIR, tumour mask) ----
+  await openPath(page, data('tcia-brain-tumor-progression', 'dicom', 'PGBM-001_04-02-1992'), 'folder');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=series-item]').length >= 3, null, { timeout: LOAD_TIMEOUT_MS });
+  await ctx.screenshot('viewer-09-mr-series-list');
+  const t1 = page.locator('[data-testid=series-item]', { hasText: /T1/i }).first();
+  await t1.click();
+  await waitLoaded(page, await t1.getAttribute('data-volume-id'));
+  await ctx.screenshot('viewer-10-mr-t1-loaded');
+  await assertLabels(page);
+  assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'auto', 'MR opens with the percentile window');
+  assert.equal(await page.inputValue('[data-testid=vr-preset]'), 'mr');
+  const m0 = await sliceNumber(page, 'axial');
+  await wheel(page, 'axial', 100, 2);
+  assert.equal(await sliceNumber(page, 'axial'), m0 - 2);
+  await drag(page, 'sagittal', { dx: -60, dy: -30, button: 'left' });
+  await ctx.screenshot('viewer-11-mr-scrolled-wl');
+  await page.selectOption('[data-testid=wl-preset]', 'auto');
+  await settle(page);
+
+  // ---- NIfTI: oblique FLAIR, then the 48-orientation brain ----
+  await openPath(page, data('format-conformance', 'niivue_flair_nii_nrrd', 'FLAIR.nii.gz'), 'file');
+  await waitLoaded(page);
+  await assertLabels(page);
+  await ctx.screenshot('viewer-12-nifti-oblique-flair');
+
+  await openPath(page, data('format-conformance', 'niivue_nifti_space_48_orientations', 'RAS.nii.gz'), 'file');
+  await waitLoaded(page);
+  const ras = decodePng(await axialImage(page));
+  await ctx.screenshot('viewer-13-nifti-RAS');
+  for (const name of ['LPS', 'PIL', 'SRA']) {
+    await openPath(page, data('format-conformance', 'niivue_nifti_space_48_orientations', `${name}.nii.gz`), 'file');
+    await waitLoaded(page);
+    const other = decodePng(await axialImage(page));
+    const diff = meanAbsDiff(ras, other);
+    assert.ok(diff < 1.5, `${name}.nii.gz looks like RAS.nii.gz in the axial view (mean |Δ| = ${diff.toFixed(2)})`);
+    await ctx.screenshot(`viewer-14-nifti-${name}`);
+  }
+  const mirrored = meanAbsDiff(ras, mirror(ras));
+  assert.ok(mirrored > 5, `a left–right mirror of the axial image differs clearly (mean |Δ| = ${mirrored.toFixed(2)})`);
+
+  assert.deepEqual(await page.$$eval('[data-testid=error-banner] .error', (els) => els.map((e) => e.textContent)), []);
+  assert.deepEqual(errors, [], 'no uncaught page errors');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** Open a path through "Open file…"/"Open folder…" and the web path dialog. */
+async function openPath(page, path, kind, ctx, shotName) {
+  await page.click(kind === 'file' ? '[data-testid=open-file]' : '[data-testid=open-folder]');
+  await page.waitForSelector('[data-testid=path-dialog]');
+  await page.waitForSelector('[data-testid=path-entries] .entry');
+  if (ctx && shotName) await ctx.screenshot(shotName);
+  await page.fill('[data-testid=path-input]', path);
+  await page.click('[data-testid=path-open]');
+  await page.waitForSelector('[data-testid=path-dialog]', { state: 'detached' });
+}
+
+/** Wait until a volume is shown (optionally a given one), no job runs and the views have drawn. */
+async function waitLoaded(page, volumeId) {
+  await page.waitForFunction(
+    (id) => {
+      const shown = document.querySelector('[data-testid=series-item].shown');
+      return (
+        shown !== null &&
+        (!id || shown.getAttribute('data-volume-id') === id) &&
+        document.querySelector('[data-testid=progress]') === null &&
+        document.querySelector('[data-testid=view-grid]')?.getAttribute('data-loaded') === 'true'
+      );
+    },
+    volumeId ?? null,
+    { timeout: LOAD_TIMEOUT_MS },
+  );
+  await settle(page);
+}
+
+/** Wait for the scheduled render to be drawn, then one more frame for compositing. */
+async function settle(page) {
+  await page.waitForSelector('[data-testid=view-grid][data-render-pending=false]');
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+async function assertLabels(page) {
+  const expected = {
+    axial: { left: 'R', right: 'L', top: 'A', bottom: 'P' },
+    coronal: { left: 'R', right: 'L', top: 'S', bottom: 'I' },
+    sagittal: { left: 'A', right: 'P', top: 'S', bottom: 'I' },
+  };
+  for (const [view, edges] of Object.entries(expected))
+    for (const [edge, letter] of Object.entries(edges))
+      assert.equal((await text(page, `[data-testid=view-${view}] [data-testid=label-${edge}]`)).trim(), letter, `${view} ${edge} label`);
+}
+
+async function text(page, selector) {
+  return (await page.textContent(selector)) ?? '';
+}
+
+function parseWl(s) {
+  const m = /W (-?[\d.]+) L (-?[\d.]+)/.exec(s);
+  assert.ok(m, `W/L readout "${s}"`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+async function sliceNumber(page, view) {
+  return Number(await page.getAttribute(`[data-testid=view-${view}]`, 'data-slice-number'));
+}
+async function sliceNumbers(page) {
+  return { axial: await sliceNumber(page, 'axial'), coronal: await sliceNumber(page, 'coronal'), sagittal: await sliceNumber(page, 'sagittal') };
+}
+async function sliceCounts(page) {
+  const c = async (v) => Number(await page.getAttribute(`[data-testid=view-${v}]`, 'data-slice-count'));
+  return { axial: await c('axial'), coronal: await c('coronal'), sagittal: await c('sagittal') };
+}
+
+async function viewBox(page, view) {
+  const box = await page.locator(`[data-testid=view-${view}]`).boundingBox();
+  assert.ok(box, `${view} view is laid out`);
+  return box;
+}
+
+async function wheel(page, view, deltaY, times) {
+  const box = await viewBox(page, view);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < times; i++) {
+    await page.mouse.wheel(0, deltaY);
+    await settle(page);
+  }
+}
+
+async function drag(page, view, { dx, dy, button, modifiers = [] }) {
+  const box = await viewBox(page, view);
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  for (const m of modifiers) await page.keyboard.down(m);
+  await page.mouse.move(x, y);
+  await page.mouse.down({ button });
+  for (let i = 1; i <= 8; i++) await page.mouse.move(x + (dx * i) / 8, y + (dy * i) / 8);
+  await page.mouse.up({ button });
+  for (const m of modifiers) await page.keyboard.up(m);
+  await settle(page);
+}
+
+/** PNG of the middle 70% of the axial view (away from the corner overlays and edge labels). */
+async function axialImage(page) {
+  const box = await viewBox(page, 'axial');
+  return page.screenshot({
+    clip: { x: box.x + box.width * 0.15, y: box.y + box.height * 0.15, width: Math.floor(box.width * 0.7), height: Math.floor(box.height * 0.7) },
+  });
+}
+
+/** Minimal PNG decoder for Chromium screenshots: 8-bit RGB/RGBA, non-interlaced. Returns grey values. */
+function decodePng(buf) {
+  let p = 8;
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat = [];
+  while (p < buf.length) {
+    const len = buf.readUInt32BE(p);
+    const type = buf.toString('latin1', p + 4, p + 8);
+    const body = buf.subarray(p + 8, p + 8 + len);
+    if (type === 'IHDR') {
+      width = body.readUInt32BE(0);
+      height = body.readUInt32BE(4);
+      assert.equal(body[8], 8, 'PNG bit depth');
+      assert.equal(body[12], 0, 'PNG interlace');
+      channels = { 2: 3, 6: 4 }[body[9]];
+      assert.ok(channels, `PNG colour type ${body[9]}`);
+    } else if (type === 'IDAT') idat.push(body);
+    else if (type === 'IEND') break;
+    p += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x];
+      const a = x >= channels ? out[y * stride + x - channels] : 0;
+      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
+      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
+      let pred = 0;
+      if (filter === 1) pred = a;
+      else if (filter === 2) pred = b;
+      else if (filter === 3) pred = (a + b) >> 1;
+      else if (filter === 4) {
+        const pa = Math.abs(b - c);
+        const pb = Math.abs(a - c);
+        const pc = Math.abs(a + b - 2 * c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[y * stride + x] = (v + pred) & 0xff;
+    }
+  }
+  const grey = new Float32Array(width * height);
+  for (let i = 0; i < width * height; i++) grey[i] = (out[i * channels] + out[i * channels + 1] + out[i * channels + 2]) / 3;
+  return { width, height, grey };
+}
+
+function meanAbsDiff(a, b) {
+  assert.equal(a.width, b.width);
+  assert.equal(a.height, b.height);
+  let s = 0;
+  for (let i = 0; i < a.grey.length; i++) s += Math.abs(a.grey[i] - b.grey[i]);
+  return s / a.grey.length;
+}
+
+function mirror(img) {
+  const grey = new Float32Array(img.grey.length);
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++) grey[y * img.width + x] = img.grey[y * img.width + img.width - 1 - x];
+  return { ...img, grey };
+}
