@@ -19,7 +19,7 @@ export function meshMetrics(positions: ArrayLike<number>, indices: Uint32Array):
 export function defectVertices(positions: ArrayLike<number>, indices: Uint32Array): number[] {
   const out: number[] = [];
   analyse(positions, indices, out);
-  return out;
+  return [...new Set(out)];
 }
 
 function analyse(positions: ArrayLike<number>, indices: Uint32Array, defects: number[] | undefined): MeshMetrics {

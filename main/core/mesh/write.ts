@@ -324,11 +324,17 @@ export async function writeMeshFiles(result: MeshSegmentsResult, opts: WriteMesh
 async function writeAllAtomic(dir: string, files: { name: string; bytes: Uint8Array }[]): Promise<void> {
   const tag = randomBytes(6).toString('hex');
   const temps = files.map((x) => join(dir, `.${x.name}.${tag}.partial`));
+  const renamed: string[] = [];
   try {
     for (let i = 0; i < files.length; i++) await writeFile(temps[i]!, files[i]!.bytes);
-    for (let i = 0; i < files.length; i++) await rename(temps[i]!, join(dir, files[i]!.name));
+    for (let i = 0; i < files.length; i++) {
+      const target = join(dir, files[i]!.name);
+      await rename(temps[i]!, target);
+      renamed.push(target);
+    }
   } catch (e) {
-    await Promise.all(temps.map((t) => rm(t, { force: true })));
+    // Leave nothing of this set behind: neither temporaries nor the part of the set already in place.
+    await Promise.all([...temps, ...renamed].map((t) => rm(t, { force: true })));
     throw new DelineateError('IO', `Cannot write meshes to ${dir}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { subject: dir, cause: e });
   }
 }
