@@ -62,6 +62,11 @@ export interface SegmentOptions extends JobOptions {
   inputNames?: string[];
   /** Human-readable log lines (device choice, fallbacks). */
   log?: (line: string) => void;
+  /**
+   * Called with each finished row of the network-grid logits (tensor row u of [A, N1, N2], after division by the
+   * weights and fold averaging) — for tests and reference comparisons. Do not keep `values`.
+   */
+  onNetworkRow?: (u: number, values: Float32Array) => void;
 }
 
 export interface SegmentStats {
@@ -330,6 +335,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
             }
           }
         }
+      opts.onNetworkRow?.(u, row);
       exporter.push(u, row);
     }
     // Slide: rows [end, bandStart + bandRows) move to the top of the band; the rest is cleared.
