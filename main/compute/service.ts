@@ -40,6 +40,8 @@ export const LIMITS = {
   maxLabelChars: 1000,
   /** Scanned volumes remembered for `volumes.load`; the oldest are forgotten first. */
   maxKnownVolumes: 20_000,
+  /** Thumbnails kept (least recently used dropped first). */
+  maxCachedThumbnails: 256,
 } as const;
 
 type Implementation = { [M in MethodName]: (params: ParamsOf<M>, options: HandlerOptions) => Promise<ResultOf<M>> };
@@ -47,6 +49,8 @@ type Implementation = { [M in MethodName]: (params: ParamsOf<M>, options: Handle
 export class ComputeService {
   /** Service id → the info given to clients and the info core listed (its own id, for readVolume). */
   private readonly volumes = new Map<string, { info: VolumeInfo; coreInfo: VolumeInfo }>();
+  /** `${volumeId}:${maxSize}` → thumbnail, least recently used first. */
+  private readonly thumbnails = new Map<string, Thumbnail>();
   private readonly recent: RecentStore;
   private readonly uploadRoot: string;
 
@@ -121,9 +125,19 @@ export class ComputeService {
 
     'volumes.thumbnail': async ({ volumeId, maxSize }, { signal, onProgress }): Promise<Thumbnail> => {
       const { coreInfo } = this.known(volumeId);
+      const key = `${volumeId}:${maxSize}`;
+      const cached = this.thumbnails.get(key);
+      if (cached) {
+        this.thumbnails.delete(key);
+        this.thumbnails.set(key, cached);
+        return cached;
+      }
       const volume = await this.core.readVolume(coreInfo, { signal, onProgress });
       throwIfCancelled(signal);
-      return middleSliceThumbnail(volume, maxSize);
+      const thumbnail = middleSliceThumbnail(volume, maxSize);
+      this.thumbnails.set(key, thumbnail);
+      while (this.thumbnails.size > LIMITS.maxCachedThumbnails) this.thumbnails.delete(this.thumbnails.keys().next().value!);
+      return thumbnail;
     },
 
     'recent.list': async (): Promise<RecentItem[]> => this.recent.list(),
@@ -149,6 +163,7 @@ export class ComputeService {
       let id = info.id;
       for (let n = 2; this.volumes.has(id) && !sameVolume(this.volumes.get(id)!.coreInfo, info); n++) id = `${info.id}~${n}`;
       const kept = id === info.id ? info : { ...info, id };
+      if (this.volumes.has(id)) for (const key of [...this.thumbnails.keys()]) if (key.startsWith(`${id}:`)) this.thumbnails.delete(key);
       this.volumes.delete(id);
       this.volumes.set(id, { info: kept, coreInfo: info });
       return kept;

@@ -24,6 +24,7 @@ ipcRenderer.on(IPC.rpc, (_event, data: unknown) => {
 
 ipcRenderer.on(IPC.command, (_event, command: ShellCommand) => {
   if (typeof command !== 'object' || command === null || command.kind !== 'open' || typeof command.path !== 'string') return;
+  if (command.what !== 'file' && command.what !== 'folder' && command.what !== 'recent') return;
   const copy: ShellCommand = { kind: 'open', path: command.path, what: command.what };
   for (const l of commandListeners) l(copy);
 });

@@ -14,7 +14,7 @@ import { decodeMessage, encodeMessage, type RpcMessage } from '../../../main/com
 import type { FromCompute } from '../../../main/common/supervisor';
 import type { ScanResult, Volume, VolumeInfo } from '../../../main/common/volume';
 import { MAX_RECENT } from '../../../main/compute/recent';
-import { ComputeServer } from '../../../main/compute/server';
+import { ComputeServer, PROGRESS_INTERVAL_MS } from '../../../main/compute/server';
 import { ComputeService, type ServiceCore, validateParams } from '../../../main/compute/service';
 import { middleSliceThumbnail } from '../../../main/compute/thumbnail';
 
@@ -162,6 +162,19 @@ describe('ComputeService', () => {
     expect(t.pixels[10 * 40]!).toBeLessThan(t.pixels[50 * 40]!);
   });
 
+  it('caches thumbnails per volume and size until the volume is scanned again', async () => {
+    const core = new TestCore();
+    const svc = makeService(core);
+    await svc.handle('volumes.scan', { path: '/data/a' }, noop);
+    const a = await svc.handle('volumes.thumbnail', { volumeId: '1', maxSize: 32 }, noop);
+    expect(await svc.handle('volumes.thumbnail', { volumeId: '1', maxSize: 32 }, noop)).toBe(a);
+    await svc.handle('volumes.thumbnail', { volumeId: '1', maxSize: 16 }, noop);
+    expect(core.read).toEqual(['1', '1']);
+    await svc.handle('volumes.scan', { path: '/data/a' }, noop);
+    expect(await svc.handle('volumes.thumbnail', { volumeId: '1', maxSize: 32 }, noop)).not.toBe(a);
+    expect(core.read).toEqual(['1', '1', '1']);
+  });
+
   it('keeps recent items newest first, one per path, at most MAX_RECENT, across restarts, written atomically', async () => {
     const dir = tempDir();
     const svc = makeService(new TestCore(), dir);
@@ -235,14 +248,20 @@ describe('ComputeServer + ComputeService', () => {
 
   it('relays throttled progress and ends with cancelled after a cancel', async () => {
     const { server, out, send, until } = harness();
+    const arrivals: number[] = [];
+    const seen = () => out.filter((o) => o.msg.t === 'progress').length;
     send(1, { t: 'req', id: 5, method: 'volumes.scan', params: { path: '/x/slow' } });
-    await until(() => out.filter((o) => o.msg.t === 'progress').length >= 3);
+    for (let n = 1; n <= 4; n++) {
+      await until(() => seen() >= n);
+      arrivals.push(Date.now());
+    }
     send(1, { t: 'cancel', id: 5 });
     await until(() => out.some((o) => o.msg.t === 'cancelled'));
     const progress = out.filter((o) => o.msg.t === 'progress').map((o) => (o.msg as { progress: Progress }).progress);
-    // 10 ms steps, at most one message per 50 ms: far fewer messages than steps.
-    const steps = progress.at(-1)!.done;
-    expect(progress.length).toBeLessThan(steps / 2);
+    // Steps of 10 ms, at most one message per PROGRESS_INTERVAL_MS (50 ms): never two messages closer than that,
+    // and the counts in them advance by more than one step at a time.
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(PROGRESS_INTERVAL_MS - 15);
+    expect(progress.at(-1)!.done).toBeGreaterThan(progress.length);
     expect(out.at(-1)).toEqual({ session: 1, msg: { t: 'cancelled', id: 5 } });
     expect(server.runningCount).toBe(0);
   });

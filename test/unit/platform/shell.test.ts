@@ -185,7 +185,7 @@ describe('ShellController with a real supervisor and worker', () => {
   afterEach(() => sup?.dispose());
 
   function setup() {
-    sup = new JobSupervisor(workerLauncher(FIXTURE), { config: { transport: 'electron', version: 't', userDataDir: '/x', nativeDialogs: true }, cancelGraceMs: 500, log: () => {} });
+    sup = new JobSupervisor(workerLauncher(FIXTURE), { config: { transport: 'electron', version: 't', userDataDir: '/x', nativeDialogs: true }, cancelGraceMs: 5000, log: () => {} });
     const sent: { id: number; channel: string; payload: unknown }[] = [];
     const logs: string[] = [];
     const menus: MenuItemConstructorOptions[][] = [];
@@ -243,9 +243,10 @@ describe('ShellController with a real supervisor and worker', () => {
   });
 
   it('cancels the jobs of a closed window', async () => {
-    const { controller, trusted, until } = setup();
+    const { controller, trusted, until, rpcReplies } = setup();
     controller.handleRpc(trusted, encodeMessage({ t: 'req', id: 1, method: 'test.slow', params: { steps: 1000, stepMs: 10 } }));
-    await until(() => sup!.runningJobs().length === 1);
+    await until(() => rpcReplies().some((m) => m.t === 'progress')); // the job is running in the worker
+    expect(sup!.runningJobs()).toHaveLength(1);
     controller.windowClosed(3);
     await until(() => sup!.runningJobs().length === 0);
     expect(controller.windows.size).toBe(0);

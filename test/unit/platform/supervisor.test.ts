@@ -20,7 +20,7 @@ afterEach(() => {
   supervisors = [];
 });
 
-function setup(cancelGraceMs = 400) {
+function setup(cancelGraceMs = 5000) {
   const logs: string[] = [];
   const sup = new JobSupervisor(workerLauncher(FIXTURE), { config, cancelGraceMs, log: (l) => logs.push(l) });
   supervisors.push(sup);
@@ -75,7 +75,7 @@ describe('JobSupervisor with a real worker', () => {
     const { sup, client, finished } = setup();
     const thread = await client.call('test.thread', {});
     const controller = new AbortController();
-    const job = client.call('test.slow', { steps: 100, stepMs: 20 }, { signal: controller.signal, onProgress: (p) => p.done === 3 && controller.abort() });
+    const job = client.call('test.slow', { steps: 100, stepMs: 20 }, { signal: controller.signal, onProgress: (p) => p.done >= 3 && !controller.signal.aborted && controller.abort() });
     expect(await rejection(job)).toBeInstanceOf(CancelledSignal);
     expect(sup.processGeneration).toBe(1);
     expect(await client.call('test.thread', {})).toBe(thread);
@@ -87,9 +87,12 @@ describe('JobSupervisor with a real worker', () => {
     const other = connect(sup);
     const thread = await client.call('test.thread', {});
     const controller = new AbortController();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const bystander = other.call('test.slow', { steps: 1000, stepMs: 10 }, { onProgress: () => started() });
+    await running;
     const stuck = client.call('test.stuck', { ms: 60_000 }, { signal: controller.signal });
-    const bystander = other.call('test.slow', { steps: 1000, stepMs: 10 });
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
     controller.abort();
     expect(await rejection(stuck)).toBeInstanceOf(CancelledSignal);
@@ -131,8 +134,10 @@ describe('JobSupervisor with a real worker', () => {
   it('cancels the jobs of a closed session', async () => {
     const { sup, finished } = setup();
     const c = connect(sup);
-    void c.call('test.slow', { steps: 1000, stepMs: 10 }).catch(() => {});
-    await new Promise((r) => setTimeout(r, 100));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    void c.call('test.slow', { steps: 1000, stepMs: 10 }, { onProgress: () => started() }).catch(() => {});
+    await running; // the job is running in the worker
     expect(sup.runningJobs()).toHaveLength(1);
     c.session.close();
     for (let i = 0; i < 100 && sup.runningJobs().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
