@@ -3,14 +3,14 @@
  * compute utilityProcess under the job supervisor. The decisions live in ./policy, ./menu and ./controller
  * (tested without electron); this file only applies them.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, type IpcMainEvent, type IpcMainInvokeEvent, ipcMain, Menu, protocol, session, webContents } from 'electron';
 import { JobSupervisor } from '../common/supervisor';
 import { utilityLauncher } from './compute-process';
 import { ShellController, type ShellPlatform } from './controller';
-import { allowNavigation, allowPermission, APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_REGISTRATION, appHeaders, type IpcSender, mainWindowOptions, routeAppRequest } from './policy';
+import { appProtocolHandler } from './app-protocol';
+import { allowNavigation, allowPermission, APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_REGISTRATION, type IpcSender, mainWindowOptions } from './policy';
 import { IPC } from '../common/ipc';
 
 const here = dirname(fileURLToPath(import.meta.url)); // out/main
@@ -30,6 +30,9 @@ app.on('web-contents-created', (_event, contents) => {
   contents.on('will-navigate', (event, url) => {
     if (!allowNavigation(url)) event.preventDefault();
   });
+  contents.on('will-frame-navigate', (event) => {
+    if (!allowNavigation(event.url)) event.preventDefault();
+  });
   contents.on('will-redirect', (event, url) => {
     if (!allowNavigation(url)) event.preventDefault();
   });
@@ -43,20 +46,6 @@ let supervisor: JobSupervisor | undefined;
 function senderOf(event: IpcMainEvent | IpcMainInvokeEvent): IpcSender {
   const frame = event.senderFrame;
   return { webContentsId: event.sender.id, frameUrl: frame?.url ?? null, isMainFrame: frame !== null && frame === event.sender.mainFrame };
-}
-
-async function serveApp(request: Request): Promise<Response> {
-  const route = routeAppRequest(request.url, request.method);
-  if (route.kind === 'error') return new Response(route.body, { status: route.status, headers: route.headers });
-  const file = join(RENDERER_DIR, ...route.relativePath.split('/'));
-  const within = relative(RENDERER_DIR, file);
-  if (within.startsWith('..') || within.startsWith(sep)) return new Response('Bad path', { status: 400, headers: appHeaders() });
-  try {
-    const body = await readFile(file);
-    return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers: route.headers });
-  } catch {
-    return new Response('Not found', { status: 404, headers: appHeaders({ 'Content-Type': 'text/plain; charset=utf-8' }) });
-  }
 }
 
 async function createWindow(): Promise<number> {
@@ -111,7 +100,7 @@ void app.whenReady().then(async () => {
   ses.setPermissionRequestHandler((_wc, permission, callback) => callback(allowPermission(permission)));
   ses.setPermissionCheckHandler((_wc, permission) => allowPermission(permission));
   ses.setDevicePermissionHandler(() => false);
-  protocol.handle(APP_SCHEME, serveApp);
+  protocol.handle(APP_SCHEME, appProtocolHandler(RENDERER_DIR));
 
   supervisor = new JobSupervisor(utilityLauncher(COMPUTE), {
     config: { transport: 'electron', version: app.getVersion(), userDataDir: app.getPath('userData'), nativeDialogs: true },
