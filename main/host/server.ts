@@ -13,7 +13,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative, resolve, sep } from 'node:path';
@@ -111,6 +111,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       if (within.startsWith('..') || within.startsWith(sep)) return fail(res, 400, 'Bad path');
       let size: number;
       try {
+        // Symbolic links must not lead out of the renderer folder either.
+        const real = relative(await realpath(rendererDir), await realpath(file));
+        if (real.startsWith('..') || real.startsWith(sep)) return fail(res, 404, 'Not found');
         const st = await stat(file);
         if (!st.isFile()) return fail(res, 404, 'Not found');
         size = st.size;

@@ -2,7 +2,7 @@
  * The web host end to end in Node: static serving with token, CSP and traversal protection; the /rpc WebSocket
  * with a real compute worker thread (main/compute/worker.ts on the real core) and real data.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ beforeAll(async () => {
   writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>Delineate</title><script type="module" src="/assets/app.js"></script>');
   writeFileSync(join(renderer, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(root, 'secret.txt'), 'secret');
+  symlinkSync(join(root, 'secret.txt'), join(renderer, 'assets', 'link.txt'));
   host = await startWebHost({ port: 0, token: TOKEN, rendererDir: renderer, userDataDir: join(root, 'user'), dataRoot: dataPath(), version: '0.0.0-test' });
 });
 afterAll(async () => {
@@ -104,7 +105,7 @@ describe('web host: HTTP', () => {
 
   it('never serves files outside the renderer folder', async () => {
     const auth = { cookie: `delineate-token-${host.port}=${TOKEN}` };
-    for (const p of ['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%5c..%5csecret.txt', '/%00', '/assets/%E0%A4%A']) {
+    for (const p of ['/../secret.txt', '/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%5c..%5csecret.txt', '/%00', '/assets/%E0%A4%A', '/assets/link.txt']) {
       const r = await get(p, auth);
       expect([400, 404], p).toContain(r.status);
       expect(r.body).not.toContain('secret');
