@@ -113,7 +113,6 @@ export async function decimateMesh(positions: Float32Array, indices: Uint32Array
         ? MeshoptSimplifier.simplify(indices, positions, 3, target, maxErrorMm, ['ErrorAbsolute'])
         : MeshoptSimplifier.simplifyWithAttributes(indices, positions, 3, noAttributes, 1, [0], lock, target, maxErrorMm, ['ErrorAbsolute']);
     const defects = defectVertices(positions, simplified);
-    if (process.env.DELINEATE_MESH_DEBUG) process.stderr.write(`decimate round ${round}: ${simplified.length / 3} triangles, ${defects.length} defect vertices, ${locked} locked\n`);
     if (defects.length > 0) {
       // Lock each defect vertex and its (round+1)-ring in the original mesh.
       let front: number[] = [];
@@ -150,7 +149,6 @@ export async function decimateMesh(positions: Float32Array, indices: Uint32Array
           changedSmall++;
         } else changedLarge++;
       }
-    if (process.env.DELINEATE_MESH_DEBUG) process.stderr.write(`  topology changed: ${changedSmall} small, ${changedLarge} large parts\n`);
     if (changedSmall === 0 || round === MAX_ROUNDS) return { ...compact(positions, simplified), rounds: round, lockedVertices: locked, decimated: true, topologyChangedComponents: changedLarge + changedSmall };
     for (let v = 0; v < nv; v++)
       if (!lock[v] && comps.compOf[v]! >= 0 && lockComp[comps.compOf[v]!]) {
