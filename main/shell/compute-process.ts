@@ -5,7 +5,25 @@
  * process has spawned are queued.
  */
 import { utilityProcess } from 'electron';
-import type { ComputeLauncher, ToCompute } from '../common/supervisor';
+import type { ComputeLauncher, FromCompute, ToCompute } from '../common/supervisor';
+
+/**
+ * Messages from the utility process, with `data` as an ArrayBuffer: structured clone across processes may hand
+ * binary data over as a Node Buffer/typed array view instead.
+ */
+export function normaliseFromCompute(message: unknown): FromCompute | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as { kind?: unknown; data?: unknown };
+  if (m.kind === 'log') return message as FromCompute;
+  if (m.kind !== 'msg') return undefined;
+  if (m.data instanceof ArrayBuffer) return message as FromCompute;
+  if (ArrayBuffer.isView(m.data)) {
+    const v = m.data;
+    const data = v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v.buffer : new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice().buffer;
+    return { ...(message as FromCompute & { kind: 'msg' }), data };
+  }
+  return undefined;
+}
 
 export function utilityLauncher(modulePath: string): ComputeLauncher {
   return (events) => {
@@ -18,7 +36,10 @@ export function utilityLauncher(modulePath: string): ComputeLauncher {
       for (const m of queue) child.postMessage(m);
       queue = [];
     });
-    child.on('message', (message: unknown) => events.onMessage(message as Parameters<typeof events.onMessage>[0]));
+    child.on('message', (message: unknown) => {
+      const m = normaliseFromCompute(message);
+      if (m) events.onMessage(m);
+    });
     child.on('error', (type: string, location: string) => {
       reason = `${type} at ${location}`;
     });

@@ -197,3 +197,17 @@ describe('main/shell/index.ts with electron recorded', () => {
     }
   });
 });
+
+describe('utility process messages', () => {
+  it('arrive with their data as an ArrayBuffer whatever the clone made of it', async () => {
+    const { normaliseFromCompute } = await import('../../../main/shell/compute-process');
+    const buf = encodeMessage({ t: 'res', id: 1, result: 7 });
+    expect(normaliseFromCompute({ kind: 'msg', session: 2, data: buf })).toEqual({ kind: 'msg', session: 2, data: buf });
+    const asBuffer = Buffer.concat([Buffer.from([9, 9]), Buffer.from(buf)]).subarray(2);
+    const m = normaliseFromCompute({ kind: 'msg', session: 2, data: asBuffer });
+    expect(m?.kind === 'msg' && m.data instanceof ArrayBuffer && decodeMessage(m.data)).toEqual({ t: 'res', id: 1, result: 7 });
+    expect(normaliseFromCompute({ kind: 'log', level: 'info', text: 'x' })).toEqual({ kind: 'log', level: 'info', text: 'x' });
+    expect(normaliseFromCompute({ kind: 'msg', session: 1, data: 'text' })).toBeUndefined();
+    expect(normaliseFromCompute(null)).toBeUndefined();
+  });
+});
