@@ -6,8 +6,8 @@ epoch, train loss, val loss, pseudo-Dice taken from the checkpoint's training lo
 
   make_tumour_release.py [--results $nnUNet_results] [--out native-models/brain-tumour-t1c] [--folds 0 1 2]
 
-For each fold the final checkpoint is used when it exists, else checkpoint_latest.pth (marked as partial in the
-card). Folds with neither are skipped.
+For each fold the first existing checkpoint of --prefer is used (default: checkpoint_final.pth, else
+checkpoint_latest.pth; anything but the final one is marked as partial in the card). Folds with none are skipped.
 """
 import argparse, csv, json, os, shutil, subprocess, sys, datetime
 
@@ -44,6 +44,9 @@ def main():
     ap.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'brain-tumour-t1c'))
     ap.add_argument('--folds', nargs='+', type=int, default=[0, 1, 2])
     ap.add_argument('--version', default='0.1.0')
+    ap.add_argument('--prefer', nargs='+', default=['checkpoint_final.pth', 'checkpoint_latest.pth'],
+                    help='checkpoint names tried in order per fold (use a copy of checkpoint_latest.pth taken '
+                         'between epochs while training runs, e.g. checkpoint_snapshot.pth)')
     a = ap.parse_args()
     folder = os.path.join(a.results, DATASET, f'{TRAINER}__{PLANS}__{CONF}')
     if not os.path.isdir(folder):
@@ -53,8 +56,7 @@ def main():
     for f in a.folds:
         fd = os.path.join(folder, f'fold_{f}')
         final = os.path.join(fd, 'checkpoint_final.pth')
-        latest = os.path.join(fd, 'checkpoint_latest.pth')
-        ck = final if os.path.isfile(final) else latest if os.path.isfile(latest) else None
+        ck = next((os.path.join(fd, n) for n in a.prefer if os.path.isfile(os.path.join(fd, n))), None)
         if ck is None:
             print(f'fold {f}: no checkpoint, skipped')
             continue
