@@ -11,9 +11,9 @@
  * set checks the rendered pixels: the same brain stored in another voxel order must look the same on screen,
  * while a left–right mirror of it must not.
  */
-/* global document, requestAnimationFrame */
+/* global document, requestAnimationFrame, window, DataTransfer, DragEvent */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 
@@ -35,9 +35,23 @@ export default async function viewerE2e(ctx) {
   await page.waitForSelector('[data-testid=open-folder]:not([disabled])', { timeout: 30_000 });
   await ctx.screenshot('viewer-00-start');
 
-  // ---- CT: DICOM series (JPEG 2000), opened through the web host's path dialog ----
-  await openPath(page, data('totalseg-example', 'example_ct_dicom'), 'folder', ctx, 'viewer-01-open-dialog');
+  // ---- CT: DICOM series (JPEG 2000), found with the web host's folder browser ----
+  await page.click('[data-testid=open-folder]');
+  await page.waitForSelector('[data-testid=path-dialog] .entry');
+  assert.equal(await page.inputValue('[data-testid=path-input]'), dataRoot, 'the dialog starts at the data root');
+  await ctx.screenshot('viewer-01-open-dialog');
+  await page.dblclick('[data-testid=path-entries] .entry:has-text("totalseg-example")');
+  await page.waitForSelector('[data-testid=path-entries] .entry:has-text("example_ct_dicom")');
+  await page.click('[data-testid=path-entries] .entry:has-text("example_ct_dicom")');
+  assert.equal(await page.inputValue('[data-testid=path-input]'), data('totalseg-example', 'example_ct_dicom'));
+  const t0 = Date.now();
+  await page.click('[data-testid=path-open]');
   await waitLoaded(page);
+  const ms = async (a) => (await page.getAttribute('.app', `data-${a}-ms`)) ?? '?';
+  console.log(
+    `viewer e2e: 20-slice CT DICOM (JPEG 2000, 512²): "Open" → all views drawn ${Date.now() - t0} ms ` +
+      `(scan ${await ms('scan')}, load ${await ms('load')}, then first slice ${await ms('first-slice')}, first 3D frame ${await ms('first-3d')})`,
+  );
   await ctx.screenshot('viewer-02-ct-loaded');
   await assertLabels(page);
   assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'ct-soft', 'CT opens with the soft-tissue window');
@@ -103,6 +117,17 @@ export default async function viewerE2e(ctx) {
   await settle(page);
   assert.equal(Number(await page.getAttribute('[data-testid=view-coronal]', 'data-half-height-mm')), h0, 'double-click fits again');
 
+  // ---- A file that is not an image: a readable banner naming the file; the viewer keeps its volume ----
+  await openPath(page, data('totalseg-example', 'PROVENANCE.txt'), 'file');
+  await page.waitForSelector('[data-testid=error-banner] .error', { timeout: LOAD_TIMEOUT_MS });
+  const banner = await text(page, '[data-testid=error-banner]');
+  assert.match(banner, /[A-Z_]{2,}/, 'the banner shows an error code');
+  assert.match(banner, /PROVENANCE\.txt/, `the banner names the file: ${banner}`);
+  assert.equal(await page.getAttribute('[data-testid=view-grid]', 'data-loaded'), 'true', 'the CT is still shown');
+  await ctx.screenshot('viewer-08b-error-banner');
+  await page.click('[data-testid=error-banner] .dismiss');
+  await page.waitForSelector('[data-testid=error-banner]', { state: 'detached' });
+
   // ---- MR: oblique brain DICOM with three series (T1post, FLAIR, tumour mask) ----
   await openPath(page, data('tcia-brain-tumor-progression', 'dicom', 'PGBM-001_04-02-1992'), 'folder');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=series-item]').length >= 3, null, { timeout: LOAD_TIMEOUT_MS });
@@ -127,6 +152,27 @@ export default async function viewerE2e(ctx) {
   await waitLoaded(page);
   await assertLabels(page);
   await ctx.screenshot('viewer-12-nifti-oblique-flair');
+
+  // ---- Drag-and-drop in a browser: the file is uploaded (volumes.scanUpload); MetaImage, compressed ----
+  const mha = readFileSync(data('format-conformance', 'niivue_misc', 'mha.mha')).toString('base64');
+  await page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'mha.mha'));
+    window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, mha);
+  await waitLoaded(page);
+  assert.match(await text(page, '[data-testid=series-browser]'), /64×64×37/, 'the dropped MHA is listed with its size');
+  await assertLabels(page);
+  await ctx.screenshot('viewer-12b-dropped-mha');
+
+  // ---- Recent items list what was opened ----
+  await page.click('[data-testid=recent]');
+  const recent = await page.$$eval('.menu [role=menuitem]', (els) => els.map((e) => e.getAttribute('title')));
+  assert.ok(recent.includes(data('tcia-brain-tumor-progression', 'dicom', 'PGBM-001_04-02-1992')), `recent items: ${recent.join(', ')}`);
+  await ctx.screenshot('viewer-12c-recent');
+  await page.click('[data-testid=recent]');
 
   await openPath(page, data('format-conformance', 'niivue_nifti_space_48_orientations', 'RAS.nii.gz'), 'file');
   await waitLoaded(page);

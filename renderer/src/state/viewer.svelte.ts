@@ -35,6 +35,7 @@ import {
   viewToScreen,
 } from '../viewer/geometry';
 import { createImageData } from '../viewer/imageData';
+import { ResliceSampler } from '../viewer/reslice';
 import {
   WL_PRESETS,
   autoWindow,
@@ -95,6 +96,11 @@ export class ViewerState {
   /** Renders drawn so far, per view (diagnostics and tests). */
   renderCount = $state<Record<Orientation | 'volume', number>>({ axial: 0, coronal: 0, sagittal: 0, volume: 0 });
 
+  /** Milliseconds from receiving the voxels to the first 2D slice / the first 3D frame drawn. */
+  firstSliceMs = $state<number | null>(null);
+  first3dMs = $state<number | null>(null);
+  private shownAt = 0;
+
   readonly labels: Record<Orientation, EdgeLabels> = {
     axial: edgeLabels(viewBasis('axial')),
     coronal: edgeLabels(viewBasis('coronal')),
@@ -122,6 +128,7 @@ export class ViewerState {
 
   // vtk objects: plain fields, never reactive.
   private image: vtkImageData | null = null;
+  private sampler: ResliceSampler | null = null;
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- holds vtk views, deliberately not reactive
   private readonly slots = new Map<Orientation, SliceSlot>();
   private volumeView: VolumeView | null = null;
@@ -132,6 +139,9 @@ export class ViewerState {
 
   /** Show a newly loaded volume (replacing and deleting the previous one's vtk objects). */
   setVolume(loaded: LoadedVolume): void {
+    this.shownAt = performance.now();
+    this.firstSliceMs = null;
+    this.first3dMs = null;
     const v = loaded.volume;
     const stats = intensityStats(v.data);
     const isCt = looksLikeCt(loaded.info.modality, stats);
@@ -142,13 +152,14 @@ export class ViewerState {
     };
     const oldImage = this.image;
     this.image = createImageData(v);
+    this.sampler = new ResliceSampler(v);
     this.loaded = loaded;
     this.stats = stats;
     this.isCt = isCt;
     this.geometry = geometry;
     this.cameras = { axial: null, coronal: null, sagittal: null };
     for (const [o, slot] of this.slots) {
-      slot.view.setVolume(this.image, geometry[o], stats.min);
+      slot.view.setVolume(this.sampler, geometry[o], stats.min);
       this.fit(o);
     }
     this.setCursor(gridCenter(v));
@@ -260,8 +271,8 @@ export class ViewerState {
     this.detachSlice(o);
     const view = new SliceView(container);
     this.slots.set(o, { view, widthCss: 0, heightCss: 0 });
-    if (this.image && this.geometry) {
-      view.setVolume(this.image, this.geometry[o], this.stats?.min ?? 0);
+    if (this.sampler && this.geometry) {
+      view.setVolume(this.sampler, this.geometry[o], this.stats?.min ?? 0);
       view.setSlicePosition(dot(this.cursor, this.geometry[o].basis.normal));
       view.setWindowLevel(this.wl);
     }
@@ -318,6 +329,7 @@ export class ViewerState {
     this.detachVolume();
     this.image?.delete();
     this.image = null;
+    this.sampler = null;
   }
 
   private attachVolumeToView(): void {
@@ -358,12 +370,14 @@ export class ViewerState {
           if (this.volumeView && this.loaded && this.volumeSize.w > 0) {
             this.volumeView.render();
             counts.volume++;
+            if (this.first3dMs === null) this.first3dMs = performance.now() - this.shownAt;
           }
         } else {
           const slot = this.slots.get(t);
           if (slot && slot.widthCss > 0) {
             slot.view.render();
             counts[t]++;
+            if (this.firstSliceMs === null && this.loaded) this.firstSliceMs = performance.now() - this.shownAt;
           }
         }
       }

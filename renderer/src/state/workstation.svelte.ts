@@ -58,6 +58,9 @@ export class Workstation {
   shownId = $state<string | null>(null);
   loadingId = $state<string | null>(null);
   pathDialog = $state<PathDialogState | null>(null);
+  /** Durations of the last scan and load requests, ms (shown to developers and read by the e2e tests). */
+  lastScanMs = $state<number | null>(null);
+  lastLoadMs = $state<number | null>(null);
 
   readonly shownInfo: VolumeInfo | null = $derived(
     this.scan?.volumes.find((v) => v.id === this.shownId) ?? this.viewer.loaded?.info ?? null,
@@ -152,10 +155,12 @@ export class Workstation {
     const abort = new AbortController();
     this.progress = { label: `Scanning ${path}`, done: 0, total: 0, cancel: () => abort.abort() };
     try {
+      const started = performance.now();
       const result = await client.call('volumes.scan', { path }, {
         signal: abort.signal,
         onProgress: (p) => (this.progress = { label: `Scanning ${path}`, done: p.done, total: p.total, detail: p.detail ?? '', cancel: () => abort.abort() }),
       });
+      this.lastScanMs = performance.now() - started;
       this.progress = null;
       this.setScan(result, path);
       if (result.volumes.length > 0) {
@@ -220,6 +225,7 @@ export class Workstation {
     this.loadingId = volumeId;
     this.progress = { label, done: 0, total: 0, cancel: () => abort.abort() };
     try {
+      const started = performance.now();
       const loaded: LoadedVolume = await client.call('volumes.load', { volumeId }, {
         signal: abort.signal,
         onProgress: (p) => {
@@ -227,6 +233,7 @@ export class Workstation {
         },
       });
       if (this.loadAbort !== abort) return;
+      this.lastLoadMs = performance.now() - started;
       this.viewer.setVolume(loaded);
       this.shownId = volumeId;
     } catch (e) {
