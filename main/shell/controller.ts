@@ -74,7 +74,7 @@ export class ShellController {
       return;
     }
     const session = this.sessions.get(sender.webContentsId)!;
-    let buffer: ArrayBuffer;
+    let buffer: ArrayBuffer | undefined;
     try {
       buffer = ipcPayloadToArrayBuffer(payload);
       const header = peekMessage(buffer);
@@ -82,7 +82,7 @@ export class ShellController {
         throw new DelineateError('PROTOCOL', `A renderer may send 'req' and 'cancel' messages, not '${header.t}'`, { subject: 't' });
     } catch (e) {
       const err = toDelineateError(e, 'PROTOCOL');
-      const id = tryReadId(payload);
+      const id = tryReadId(buffer);
       if (id !== undefined) this.platform.send(sender.webContentsId, IPC.rpc, encodeMessage({ t: 'err', id, error: err.toJSON() }));
       this.platform.log(`shell: refused an RPC message: ${err.message}`);
       return;

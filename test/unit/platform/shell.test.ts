@@ -231,15 +231,18 @@ describe('ShellController with a real supervisor and worker', () => {
     controller.handleRpc({ ...trusted, isMainFrame: false }, encodeMessage({ t: 'req', id: 3, method: 'test.echo', params: {} }));
     controller.handleRpc(trusted, 'not binary');
     controller.handleRpc(trusted, encodeMessage({ t: 'res', id: 5, result: 1 }));
+    // A Node Buffer view (as IPC may deliver it) of a message with a bad type is answered too.
+    controller.handleRpc(trusted, Buffer.from(encodeMessage({ t: 'progress', id: 7, progress: { stage: 'x', done: 0, total: 1 } })));
     controller.handleRpc(trusted, encodeMessage({ t: 'req', id: 6, method: 'test.echo', params: { ok: true } }));
     await until(() => rpcReplies().some((m) => m.t === 'res'));
     const msgs = rpcReplies();
     expect(msgs.map((m: RpcMessage) => [m.t, m.id])).toEqual([
       ['err', 5],
+      ['err', 7],
       ['res', 6],
     ]);
     expect(msgs[0]).toMatchObject({ error: { code: 'PROTOCOL', subject: 't' } });
-    expect(logs.filter((l) => l.startsWith('shell: refused')).length).toBe(5);
+    expect(logs.filter((l) => l.startsWith('shell: refused')).length).toBe(6);
   });
 
   it('cancels the jobs of a closed window', async () => {
