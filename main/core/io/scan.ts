@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DelineateError, throwIfCancelled, toDelineateError } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
 import type { ScanResult, SkippedFile, Volume, VolumeInfo } from '../../common/volume';
-import { type DicomHeader, readDicomHeader } from './dicom/header';
+import { type DicomHeader, type HeaderResult, readDicomHeader } from './dicom/header';
 import { decodePlan } from './dicom/pixels';
 import { type VolumePlan, planVolumes, shortId } from './dicom/series';
 import { imageExtension, readImageFile, readImageFileHeader } from './itk';
@@ -99,17 +99,25 @@ export async function scanPath(path: string, opts: JobOptions = {}): Promise<Sca
   const total = files.length;
   opts.onProgress?.({ stage: 'scan', done: 0, total });
   let done = 0;
-  for (const f of files) {
+  // Header reads overlap (I/O bound); results are consumed in file order so the outcome does not depend on timing.
+  const CONCURRENCY = 8;
+  const headerOf = (f: string): Promise<HeaderResult> =>
+    readDicomHeader(f).catch((e: unknown) => ({ kind: 'broken' as const, reason: toDelineateError(e).message }));
+  const inFlight = new Map<number, Promise<HeaderResult>>();
+  const launch = (i: number) => {
+    const f = files[i];
+    if (f !== undefined && !imageExtension(f)) inFlight.set(i, headerOf(f));
+  };
+  for (let i = 0; i < Math.min(CONCURRENCY, files.length); i++) launch(i);
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
     throwIfCancelled(opts.signal);
+    launch(i + CONCURRENCY);
     if (imageExtension(f)) {
       imageFiles.push(f);
     } else {
-      let r;
-      try {
-        r = await readDicomHeader(f);
-      } catch (e) {
-        r = { kind: 'broken' as const, reason: toDelineateError(e).message };
-      }
+      const r = await inFlight.get(i)!;
+      inFlight.delete(i);
       switch (r.kind) {
         case 'image':
           headers.push(r.header);

@@ -226,6 +226,13 @@ describe('series rules', () => {
     expect(Array.from((await readVolume(pet)).data)).toEqual([1, 1.5, 2, 2.5, 3, 3.5]);
   });
 
+  it('values beyond int16 after the intercept are saturated, with a warning', async () => {
+    const v = (await scanPath(folder({ s: slice({ sopUid: '7.3', position: [0, 0, 0], pixels: [32767, 32000, 0, -32768, 5, 6], intercept: 1024, slope: 1 }) }))).volumes[0]!;
+    expect(v.dataType).toBe('int16');
+    expect(Array.from((await readVolume(v)).data)).toEqual([32767, 32767, 1024, -31744, 1029, 1030]);
+    expect(v.warnings).toEqual(['2 voxel value(s) outside the int16 range were saturated']);
+  });
+
   it('enhanced multi-frame: per-frame positions in nested (implicit VR, defined-length) sequences', async () => {
     const frame = (z: number): El[] => [
       { tag: [0x0020, 0x9113], vr: 'SQ', items: [[{ tag: [0x0020, 0x0032], vr: 'DS', value: `0\\0\\${z}` }]] },

@@ -80,7 +80,8 @@ export type HeaderResult =
   | { kind: 'not-dicom' }
   | { kind: 'broken'; reason: string };
 
-const INITIAL_READ = 64 * 1024;
+/** First read: most headers (CT/MR slices) end within 16 kB; longer ones are read in growing steps. */
+const INITIAL_READ = 16 * 1024;
 
 /**
  * Read and parse the header of `path` without reading voxel data (the file is read in growing prefixes until
