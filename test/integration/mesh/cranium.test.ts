@@ -75,9 +75,12 @@ describe.skipIf(!hasData(REL))('cranium bone mesh against VTK references', () =>
     expect(s.maxMm).toBeLessThan(1.5);
   });
 
-  it('stays closed and manifold, and keeps volume and position, when decimated by half', () => {
+  it('stays closed and manifold with the same topology, and keeps volume and position, when decimated by half', () => {
     expect(decimated.metrics).toMatchObject({ closed: true, manifold: true, consistentlyOriented: true });
     expect(decimated.metrics.triangleCount).toBeLessThan(0.55 * mesh.metrics.triangleCount);
+    // Same topology: no island lost (187 parts), no handle opened or closed.
+    expect(decimated.metrics.components).toBe(mesh.metrics.components);
+    expect(decimated.metrics.eulerCharacteristic).toBe(mesh.metrics.eulerCharacteristic);
     expect(Math.abs(decimated.metrics.volumeMl / mesh.metrics.volumeMl - 1)).toBeLessThan(0.005);
     for (let a = 0; a < 3; a++) expect(Math.abs(decimated.metrics.centroidMm[a]! - mesh.metrics.centroidMm[a]!)).toBeLessThan(0.1);
     const d = summary(distancesToMesh(fixture.surfaceNetsSampleMm, decimated.positions, decimated.indices, 2, 4));
