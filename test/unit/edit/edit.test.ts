@@ -31,7 +31,11 @@ function grid(size: Vec3, spacingMm: Vec3 = [1, 1, 1], originMm: Vec3 = [0, 0, 0
   return { size, spacingMm, originMm, direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] };
 }
 const idx = (g: Grid, i: number, j: number, k: number) => i + g.size[0] * (j + g.size[1] * k);
-const count = (a: LabelArray, v: number) => a.reduce((s, x) => s + (x === v ? 1 : 0), 0);
+const count = (a: LabelArray, v: number) => {
+  let c = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === v) c++;
+  return c;
+};
 
 /** Apply, check, revert to the original bit for bit, redo, revert again. Returns the edited labels. */
 function roundTrip(labels: LabelArray, delta: EditDelta): LabelArray {
