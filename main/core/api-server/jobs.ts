@@ -1,0 +1,270 @@
+/**
+ * The API server's job manager: a bounded FIFO queue and a concurrency limit. Each running job is a worker
+ * thread (./job-worker.ts) so that inference never blocks the HTTP event loop. Jobs follow the state union of
+ * main/common/progress.ts (`queued | running | succeeded | failed | cancelled`).
+ *
+ * Cancel is cooperative first (the worker's AbortSignal, checked between tiles) and hard after `cancelGraceMs`
+ * (the worker is terminated). Finished jobs are kept (with their result files) up to `maxFinishedJobs`; older
+ * ones are evicted, oldest first.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DelineateError, type SerializedError } from '../../common/errors';
+import { estimateEtaMs, type JobState, type Progress } from '../../common/progress';
+import type { JobEngineOptions, JobWorkerData, WorkerMessage } from './protocol';
+
+/** Entry of the job worker in this source tree. */
+export const JOB_WORKER_ENTRY = new URL('./job-worker.ts', import.meta.url);
+
+/** What a submitter gives for a new job. */
+export interface JobSpec {
+  modelId: string;
+  modelDir: string;
+  inputs: JobWorkerData['inputs'];
+  options: JobEngineOptions;
+  /** The job's own folder (inputs already in it; results are written into it; removed with the job). */
+  dir: string;
+}
+
+/** A job as the manager keeps it. */
+export interface Job {
+  id: string;
+  spec: JobSpec;
+  state: JobState;
+  createdAt: number;
+  /** When the current progress stage started (for the ETA). */
+  stageStartedAt?: number;
+  summary?: Extract<WorkerMessage, { type: 'done' }>['summary'];
+  worker?: Worker;
+  killTimer?: NodeJS.Timeout;
+}
+
+/** Options of {@link JobManager}. */
+export interface JobManagerOptions {
+  /** Most queued (not yet running) jobs; a submit beyond it is refused with BUSY. Default 16. */
+  maxQueue?: number;
+  /** Jobs running at once. Default 1. */
+  concurrency?: number;
+  /** Finished jobs kept with their results. Default 100. */
+  maxFinishedJobs?: number;
+  /** Time a cancelled worker gets to stop by itself before it is terminated. Default 5000 ms. */
+  cancelGraceMs?: number;
+  /** Worker entry (default: ./job-worker.ts next to this file). */
+  workerEntry?: URL;
+}
+
+/** Worker source that registers tsx and imports a TypeScript entry (Node 20 workers do not inherit loaders). */
+function tsBootstrap(entry: URL): string {
+  const require = createRequire(import.meta.url);
+  const pkgFile = require.resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const api = pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
+  return (
+    `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })` +
+    `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'failed', error: { name: 'DelineateError', code: 'INTERNAL', message: 'job worker failed to start: ' + String(e && e.message || e) } }); });`
+  );
+}
+
+/** The public JSON view of a job (`GET /v1/jobs/{id}`): its state plus model and result links. */
+export interface JobView {
+  id: string;
+  status: JobState['status'];
+  model: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  progress?: Progress;
+  /** Fraction of the inference done, 0…1 (running jobs). */
+  fraction?: number;
+  etaMs?: number;
+  /** Position in the queue, 1 = next (queued jobs). */
+  queuePosition?: number;
+  error?: SerializedError;
+  result?: { labels: string; stats: string; device: string; tiles: number; networkRuns: number; seconds: { preprocess: number; inference: number; total: number } };
+}
+
+export class JobManager {
+  private readonly jobs = new Map<string, Job>();
+  private readonly queue: Job[] = [];
+  private running = 0;
+  private readonly maxQueue: number;
+  private readonly concurrency: number;
+  private readonly maxFinished: number;
+  private readonly graceMs: number;
+  private readonly entry: URL;
+  private closed = false;
+
+  constructor(opts: JobManagerOptions = {}) {
+    this.maxQueue = opts.maxQueue ?? 16;
+    this.concurrency = opts.concurrency ?? 1;
+    this.maxFinished = opts.maxFinishedJobs ?? 100;
+    this.graceMs = opts.cancelGraceMs ?? 5000;
+    this.entry = opts.workerEntry ?? JOB_WORKER_ENTRY;
+    if (!(Number.isInteger(this.maxQueue) && this.maxQueue >= 0)) throw new DelineateError('USAGE', `max queue must be an integer ≥ 0, got ${this.maxQueue}`, { subject: '--max-queue' });
+    if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new DelineateError('USAGE', `concurrency must be an integer ≥ 1, got ${this.concurrency}`, { subject: '--concurrency' });
+  }
+
+  /** Whether a new job would be refused now (the queue is full). */
+  get full(): boolean {
+    return this.queue.length >= this.maxQueue && this.running >= this.concurrency;
+  }
+
+  /** Queue a job. Throws BUSY when the queue is full (the caller answers 429 and removes the job folder). */
+  submit(spec: JobSpec): Job {
+    if (this.closed) throw new DelineateError('BUSY', 'the server is shutting down');
+    if (this.full) throw new DelineateError('BUSY', `the job queue is full (${this.maxQueue} queued, ${this.running} running); retry later`);
+    const id = randomBytes(12).toString('hex');
+    const now = Date.now();
+    const job: Job = { id, spec, createdAt: now, state: { status: 'queued', id, kind: 'segment', queuedAt: now } };
+    this.jobs.set(id, job);
+    this.queue.push(job);
+    this.pump();
+    return job;
+  }
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** All jobs, newest first. */
+  list(): Job[] {
+    return [...this.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /**
+   * Cancel a job. Queued: cancelled at once. Running: the worker is asked to stop (state stays `running` until it
+   * does, at most `cancelGraceMs`, then it is terminated). Returns false when the job had already finished.
+   */
+  cancel(id: string): boolean {
+    const job = this.jobs.get(id);
+    if (!job) throw new DelineateError('NOT_FOUND', `no job ${id}`, { subject: id });
+    if (job.state.status === 'queued') {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      job.state = { status: 'cancelled', id, kind: 'segment', finishedAt: Date.now() };
+      this.evict();
+      return true;
+    }
+    if (job.state.status === 'running') {
+      if (job.worker && !job.killTimer) {
+        job.worker.postMessage({ type: 'cancel' });
+        job.killTimer = setTimeout(() => {
+          if (job.state.status === 'running') this.finish(job, { type: 'cancelled' });
+        }, this.graceMs);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Remove a job and its files (cancelling it first when it is still queued or running). */
+  async remove(id: string): Promise<void> {
+    const job = this.jobs.get(id);
+    if (!job) throw new DelineateError('NOT_FOUND', `no job ${id}`, { subject: id });
+    if (job.state.status === 'queued' || job.state.status === 'running') this.cancel(id);
+    if (job.state.status === 'running') this.finish(job, { type: 'cancelled' });
+    this.jobs.delete(id);
+    await rm(job.spec.dir, { recursive: true, force: true });
+  }
+
+  /** The public view of a job. */
+  view(job: Job, now = Date.now()): JobView {
+    const s = job.state;
+    const out: JobView = { id: job.id, status: s.status, model: job.spec.modelId, createdAt: new Date(job.createdAt).toISOString() };
+    if ('startedAt' in s) out.startedAt = new Date(s.startedAt).toISOString();
+    if ('finishedAt' in s) out.finishedAt = new Date(s.finishedAt).toISOString();
+    if (s.status === 'queued') out.queuePosition = this.queue.indexOf(job) + 1;
+    if (s.status === 'running' && s.progress) {
+      out.progress = s.progress;
+      if (s.progress.stage === 'inference' && s.progress.total > 0) out.fraction = s.progress.done / s.progress.total;
+      const eta = job.stageStartedAt !== undefined ? estimateEtaMs(job.stageStartedAt, now, s.progress) : undefined;
+      if (eta !== undefined) out.etaMs = Math.round(eta);
+    }
+    if (s.status === 'failed') out.error = s.error;
+    if (s.status === 'succeeded' && job.summary)
+      out.result = { labels: `/v1/jobs/${job.id}/result/labels`, stats: `/v1/jobs/${job.id}/result/stats`, ...job.summary };
+    return out;
+  }
+
+  /** Stop everything: terminate workers, forget jobs, delete their folders. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    const all = [...this.jobs.values()];
+    for (const j of all) {
+      if (j.killTimer) clearTimeout(j.killTimer);
+      if (j.worker) await j.worker.terminate();
+    }
+    this.jobs.clear();
+    await Promise.all(all.map((j) => rm(j.spec.dir, { recursive: true, force: true })));
+  }
+
+  private pump(): void {
+    while (!this.closed && this.running < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
+  }
+
+  private start(job: Job): void {
+    const now = Date.now();
+    job.state = { status: 'running', id: job.id, kind: 'segment', startedAt: now };
+    this.running++;
+    const data: JobWorkerData = { jobId: job.id, modelDir: job.spec.modelDir, inputs: job.spec.inputs, options: job.spec.options, outDir: job.spec.dir };
+    const ts = this.entry.pathname.endsWith('.ts');
+    let worker: Worker;
+    try {
+      worker = new Worker(ts ? tsBootstrap(this.entry) : this.entry, { eval: ts, workerData: data, stdout: true, stderr: true });
+    } catch (e) {
+      this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', `cannot start a job worker: ${(e as Error).message}`).toJSON() });
+      return;
+    }
+    // Worker output (itk-wasm chatter) is read and dropped: stdout of the server is for its own JSON.
+    worker.stdout.resume();
+    worker.stderr.resume();
+    job.worker = worker;
+    worker.on('message', (m: WorkerMessage) => {
+      if (job.state.status !== 'running') return;
+      if (m.type === 'progress') {
+        const prev = job.state.progress;
+        if (!prev || prev.stage !== m.progress.stage) job.stageStartedAt = Date.now();
+        job.state = { ...job.state, progress: m.progress };
+      } else this.finish(job, m);
+    });
+    worker.on('error', (e) => {
+      if (job.state.status === 'running') this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', `job worker crashed: ${e.message}`).toJSON() });
+    });
+    worker.on('exit', (code) => {
+      if (job.state.status === 'running')
+        this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', `job worker exited (code ${code}) without a result`).toJSON() });
+    });
+  }
+
+  private finish(job: Job, m: Exclude<WorkerMessage, { type: 'progress' }>): void {
+    if (job.state.status !== 'running') return;
+    const startedAt = job.state.startedAt;
+    const finishedAt = Date.now();
+    if (m.type === 'done') {
+      job.state = { status: 'succeeded', id: job.id, kind: 'segment', startedAt, finishedAt };
+      job.summary = m.summary;
+    } else if (m.type === 'failed') job.state = { status: 'failed', id: job.id, kind: 'segment', finishedAt, error: m.error };
+    else job.state = { status: 'cancelled', id: job.id, kind: 'segment', finishedAt };
+    if (job.killTimer) clearTimeout(job.killTimer);
+    const w = job.worker;
+    delete job.worker;
+    delete job.killTimer;
+    if (w) void w.terminate();
+    this.running--;
+    this.evict();
+    this.pump();
+  }
+
+  private evict(): void {
+    const finished = [...this.jobs.values()].filter((j) => 'finishedAt' in j.state).sort((a, b) => a.createdAt - b.createdAt);
+    for (const j of finished.slice(0, Math.max(0, finished.length - this.maxFinished))) {
+      this.jobs.delete(j.id);
+      void rm(j.spec.dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/** Messages between the API server's job manager and its job worker threads (see ./job-worker.ts). */
+import type { SerializedError } from '../../common/errors';
+import type { Progress } from '../../common/progress';
+
+/** Engine options a job may set (validated by the server before the job is queued). */
+export interface JobEngineOptions {
+  device?: 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
+  tta?: boolean;
+  folds?: number[];
+  tileStepSize?: number;
+  threads?: number;
+}
+
+/** workerData of a job worker. */
+export interface JobWorkerData {
+  jobId: string;
+  modelDir: string;
+  /** Input volumes in channel order: an image file, or a folder with an unzipped DICOM series. */
+  inputs: { kind: 'image' | 'dicom'; path: string; name: string }[];
+  options: JobEngineOptions;
+  /** Folder to write labels.nii.gz and stats.json into. */
+  outDir: string;
+}
+
+/** What a job worker posts. */
+export type WorkerMessage =
+  | { type: 'progress'; progress: Progress }
+  | { type: 'done'; summary: { device: string; tiles: number; networkRuns: number; seconds: { preprocess: number; inference: number; total: number } } }
+  | { type: 'failed'; error: SerializedError }
+  | { type: 'cancelled' };
