@@ -24,6 +24,11 @@ function remember(plan: VolumePlan): void {
   while (planCache.size > PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value!);
 }
 
+/** Forget the plans of earlier scans (memory; tests of the re-planning path). */
+export function clearScanCache(): void {
+  planCache.clear();
+}
+
 /** Files that travel with a header file and are not volumes themselves. */
 const SIDE_FILE = /\.(raw|zraw|raw\.gz|img|img\.gz)$/i;
 

@@ -10,7 +10,9 @@ import { ijkToLps, transformPoint } from '../../../main/common/geometry';
 import type { Vec3 } from '../../../main/common/volume';
 import { decodeRleFrame } from '../../../main/core/io/dicom/pixels';
 import type { DicomHeader } from '../../../main/core/io/dicom/header';
-import { readVolume, scanPath } from '../../../main/core/io/index';
+import { isCancelled } from '../../../main/common/errors';
+import type { Progress } from '../../../main/common/progress';
+import { clearScanCache, readVolume, scanPath } from '../../../main/core/io/index';
 import { type El, slice, writeDicom } from './dicom-writer';
 
 const tmp = mkdtempSync(join(tmpdir(), 'delineate-unit-dicom-'));
@@ -268,5 +270,39 @@ describe('series rules', () => {
     expect(v.size).toEqual([2, 1, 3]);
     expect(v.spacingMm).toEqual([0.9, 0.7, 2]);
     expect(Array.from((await readVolume(v)).data)).toEqual([0, 0, 2, 2, 4, 4]);
+  });
+});
+
+describe('jobs', () => {
+  it('reports progress in files and stops on cancel', async () => {
+    const files: Record<string, Buffer> = {};
+    for (const k of [0, 1, 2, 3]) files[`p${k}.dcm`] = slice({ sopUid: `9.${k}`, position: [0, 0, k], seriesUid: '9.9' });
+    const d = folder(files);
+    const events: Progress[] = [];
+    const scan = await scanPath(d, { onProgress: (p) => events.push(p) });
+    expect(events[0]).toEqual({ stage: 'scan', done: 0, total: 4 });
+    expect(events.at(-1)).toMatchObject({ stage: 'scan', done: 4, total: 4 });
+    const reads: Progress[] = [];
+    await readVolume(scan.volumes[0]!, { onProgress: (p) => reads.push(p) });
+    expect(reads.map((p) => p.done)).toEqual([0, 1, 2, 3, 4]);
+    const ac = new AbortController();
+    ac.abort();
+    const err = await scanPath(d, { signal: ac.signal }).catch((e: unknown) => e);
+    expect(isCancelled(err)).toBe(true);
+    const err2 = await readVolume(scan.volumes[0]!, { signal: ac.signal }).catch((e: unknown) => e);
+    expect(isCancelled(err2)).toBe(true);
+  });
+
+  it('reads a volume from its listed info alone (new process), and says so when its files changed', async () => {
+    const files: Record<string, Buffer> = {};
+    for (const k of [0, 1, 2]) files[`r${k}.dcm`] = slice({ sopUid: `10.${k}`, position: [0, 0, 2 * k], seriesUid: '10.9', pixels: Array(6).fill(k) });
+    const d = folder(files);
+    const info = JSON.parse(JSON.stringify((await scanPath(d)).volumes[0]));
+    clearScanCache();
+    const vol = await readVolume(info);
+    expect([0, 1, 2].map((k) => vol.data[k * 6])).toEqual([0, 1, 2]);
+    clearScanCache();
+    rmSync(join(d, 'r1.dcm'));
+    await expect(readVolume(info)).rejects.toMatchObject({ code: 'NOT_FOUND', subject: join(d, 'r1.dcm') });
   });
 });
