@@ -48,8 +48,8 @@ export default async function viewerE2e(ctx) {
   await page.click('[data-testid=path-open]');
   await waitLoaded(page);
   const ms = async (a) => (await page.getAttribute('.app', `data-${a}-ms`)) ?? '?';
-  console.log(
-    `viewer e2e: 20-slice CT DICOM (JPEG 2000, 512²): "Open" → all views drawn ${Date.now() - t0} ms ` +
+  (ctx.log ?? console.log)(
+    `20-slice CT DICOM (JPEG 2000, 512²): "Open" → all views drawn ${Date.now() - t0} ms ` +
       `(scan ${await ms('scan')}, load ${await ms('load')}, then first slice ${await ms('first-slice')}, first 3D frame ${await ms('first-3d')})`,
   );
   await ctx.screenshot('viewer-02-ct-loaded');
@@ -124,6 +124,7 @@ export default async function viewerE2e(ctx) {
   assert.match(banner, /[A-Z_]{2,}/, 'the banner shows an error code');
   assert.match(banner, /PROVENANCE\.txt/, `the banner names the file: ${banner}`);
   assert.equal(await page.getAttribute('[data-testid=view-grid]', 'data-loaded'), 'true', 'the CT is still shown');
+  assert.equal(await page.locator('[data-testid=series-item]').count(), 1, 'the series list is kept');
   await ctx.screenshot('viewer-08b-error-banner');
   await page.click('[data-testid=error-banner] .dismiss');
   await page.waitForSelector('[data-testid=error-banner]', { state: 'detached' });

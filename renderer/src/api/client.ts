@@ -5,7 +5,7 @@
  * Both carry the messages of main/common/rpc.ts: requests `{t:'req'}`, replies `res | err | progress |
  * cancelled`, and `{t:'cancel'}` sent when the caller's AbortSignal fires.
  */
-import type { CallOptions, DelineateBridge, MethodName, ParamsOf, ResultOf, ServiceClient } from '../../../main/common/api';
+import type { CallOptions, DelineateBridge, MethodName, ParamsOf, ResultOf, ServiceClient, ShellCommand } from '../../../main/common/api';
 import { CancelledSignal, DelineateError } from '../../../main/common/errors';
 import { decodeMessage, encodeMessage, type RpcMessage } from '../../../main/common/rpc';
 
@@ -155,6 +155,8 @@ export function webSocketPort(url: string): RpcPort {
 export interface NativeShell {
   openDialog(kind: 'file' | 'folder'): Promise<string | null>;
   pathForFile(file: File): string;
+  /** Menu commands of the shell (File → Open…, Open Recent). */
+  onCommand(listener: (command: ShellCommand) => void): () => void;
 }
 
 export interface Backend {
@@ -171,7 +173,11 @@ export function connect(): Backend {
     return {
       client: new RpcClient(bridgePort(bridge)),
       transport: 'electron',
-      native: { openDialog: (kind) => bridge.openDialog(kind), pathForFile: (file) => bridge.pathForFile(file) },
+      native: {
+        openDialog: (kind) => bridge.openDialog(kind),
+        pathForFile: (file) => bridge.pathForFile(file),
+        onCommand: (listener) => bridge.onCommand(listener),
+      },
     };
   }
   const token = new URLSearchParams(window.location.search).get('token') ?? '';

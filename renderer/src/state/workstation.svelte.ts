@@ -74,6 +74,10 @@ export class Workstation {
   async start(): Promise<void> {
     try {
       this.backend = connect();
+      // Electron menu: File → Open… / Open Recent arrive as commands with a path already chosen.
+      this.backend.native?.onCommand((c) => {
+        if (c.kind === 'open') void this.scanPath(c.path);
+      });
       this.appInfo = await this.backend.client.call('app.info', {});
       this.connected = true;
       this.recent = await this.backend.client.call('recent.list', {});
@@ -261,15 +265,22 @@ export class Workstation {
   }
 
   private setScan(result: ScanResult, source: string): void {
+    if (result.volumes.length === 0) {
+      // Keep the current list and volume; say why nothing was found (the skip reason when there is one file).
+      const first = result.skipped[0];
+      const why =
+        result.skipped.length === 1 && first
+          ? `: ${first.reason}`
+          : result.skipped.length > 1
+            ? ` (${result.skipped.length} files skipped, e.g. ${baseName(first!.path)}: ${first!.reason})`
+            : '';
+      this.report(new DelineateError('NOT_FOUND', `No images found in ${source}${why}`, { subject: source }));
+      return;
+    }
     this.scan = result;
     this.scanSource = source;
     this.thumbnails = {};
-    if (result.volumes.length === 0) {
-      const why = result.skipped.length > 0 ? ` (${result.skipped.length} file${result.skipped.length === 1 ? '' : 's'} skipped)` : '';
-      this.report(new DelineateError('NOT_FOUND', `No images found in ${source}${why}`, { subject: source }));
-    } else if (result.volumes.length === 1) {
-      void this.load(result.volumes[0]!.id);
-    }
+    if (result.volumes.length === 1) void this.load(result.volumes[0]!.id);
   }
 }
 
