@@ -194,7 +194,7 @@ export async function discoverCases(input: string, opts: JobOptions = {}): Promi
       const skipped = entries
         .map((e) => join(input, e.name))
         .filter((p) => !images.includes(p))
-        .map((path) => ({ path, reason: 'not an image file (expected .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)' }));
+        .map((path) => ({ path, reason: basename(path).startsWith('.') ? 'hidden file' : 'not an image file (expected .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)' }));
       found = { cases: groupFiles(images), skipped };
     } else {
       kind = 'dicom';
