@@ -67,14 +67,17 @@ const bench: Bench = async (log) => {
     await meshSegments({ ...lm, size: [64, 64, 64], data: new Uint8Array(64 ** 3).fill(1) }, { decimate: 0.5 });
 
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const result = await meshSegments(lm, { smoothing: 0.5, decimate: 0.5 });
     const tMesh = performance.now();
     await writeMeshFiles(result, { outputDir: join(dir, 'delineate'), format: 'stl', sourceFile: 'bench.nii.gz', sourceGrid: lm });
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const triangles = result.meshes.reduce((n, m) => n + m.metrics.triangleCount, 0);
     const closed = result.meshes.every((m) => m.metrics.closed && m.metrics.manifold);
     const worstVolume = Math.max(...result.meshes.map((m) => Math.abs(m.volumeRelativeDifference)));
-    log(`delineate: ${seconds.toFixed(2)} s (mesh ${((tMesh - t0) / 1000).toFixed(2)} s), ${triangles} triangles, all closed+manifold: ${closed}, worst |volume − voxel volume| ${(100 * worstVolume).toFixed(2)} %`);
+    log(`delineate: ${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU (mesh ${((tMesh - t0) / 1000).toFixed(2)} s), ${triangles} triangles, all closed+manifold: ${closed}, worst |volume − voxel volume| ${(100 * worstVolume).toFixed(2)} %`);
 
     const out: BenchResult[] = [];
     const python = findPython();
@@ -96,21 +99,24 @@ const bench: Bench = async (log) => {
       out.push({ name: '512×512×300, 10 segments → smoothed, decimated STL', value: seconds, unit: 's', notes: 'VTK reference failed' });
       return out;
     }
-    const ref = JSON.parse(r.stdout.trim().split('\n').pop()!) as { vtk: string; threads: number; flying_edges: { seconds: number; triangles: number }; surface_nets: { seconds: number; triangles: number } };
-    log(`VTK ${ref.vtk} (${ref.threads} threads): flying edges ${ref.flying_edges.seconds.toFixed(2)} s (${ref.flying_edges.triangles} triangles), surface nets ${ref.surface_nets.seconds.toFixed(2)} s (${ref.surface_nets.triangles} triangles)`);
+    const ref = JSON.parse(r.stdout.trim().split('\n').pop()!) as { vtk: string; threads: number; flying_edges: { seconds: number; cpuSeconds: number; triangles: number }; surface_nets: { seconds: number; cpuSeconds: number; triangles: number } };
+    log(
+      `VTK ${ref.vtk} (${ref.threads} threads): flying edges ${ref.flying_edges.seconds.toFixed(2)} s wall, ${ref.flying_edges.cpuSeconds.toFixed(2)} s CPU (${ref.flying_edges.triangles} triangles); ` +
+        `surface nets ${ref.surface_nets.seconds.toFixed(2)} s wall, ${ref.surface_nets.cpuSeconds.toFixed(2)} s CPU (${ref.surface_nets.triangles} triangles)`,
+    );
     out.push({
       name: '512×512×300, 10 segments → smoothed, decimated STL (vs discrete flying edges)',
       value: seconds,
       unit: 's',
       reference: { name: `VTK ${ref.vtk} flying edges + windowed sinc + DecimatePro`, value: ref.flying_edges.seconds },
-      notes: `${triangles} vs ${ref.flying_edges.triangles} triangles; Delineate single-threaded, VTK ${ref.threads} threads`,
+      notes: `${triangles} vs ${ref.flying_edges.triangles} triangles; CPU ${cpuSeconds.toFixed(2)} s vs ${ref.flying_edges.cpuSeconds.toFixed(2)} s; Delineate single-threaded, VTK ${ref.threads} threads`,
     });
     out.push({
       name: '512×512×300, 10 segments → smoothed, decimated STL (vs surface nets)',
       value: seconds,
       unit: 's',
       reference: { name: `VTK ${ref.vtk} surface nets + windowed sinc + DecimatePro`, value: ref.surface_nets.seconds },
-      notes: `${triangles} vs ${ref.surface_nets.triangles} triangles`,
+      notes: `${triangles} vs ${ref.surface_nets.triangles} triangles; CPU ${cpuSeconds.toFixed(2)} s vs ${ref.surface_nets.cpuSeconds.toFixed(2)} s`,
     });
     return out;
   } finally {

@@ -94,7 +94,7 @@ export async function decimateMesh(positions: Float32Array, indices: Uint32Array
   const comps = components(indices, nv);
   const nComp = comps.euler.length;
   const lock = new Uint8Array(nv);
-  const { start, nbr } = vertexAdjacency(indices, nv);
+  let adjacency: ReturnType<typeof vertexAdjacency> | undefined; // built only when a round leaves defects
   const noAttributes = new Float32Array(nv);
   let locked = 0;
   // Small parts (islands) are locked from the start: decimating them saves little and is where collapses go wrong.
@@ -115,6 +115,7 @@ export async function decimateMesh(positions: Float32Array, indices: Uint32Array
     const defects = defectVertices(positions, simplified);
     if (defects.length > 0) {
       // Lock each defect vertex and its (round+1)-ring in the original mesh.
+      const { start, nbr } = (adjacency ??= vertexAdjacency(indices, nv));
       let front: number[] = [];
       for (const v of defects)
         if (!lock[v]) {
