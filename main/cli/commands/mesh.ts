@@ -99,7 +99,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     {
       signal: io.signal,
       onProgress: (p) => {
-        if (p.done < p.total) io.stderr(`mesh: ${p.detail ?? ''} (${p.done + 1}/${p.total})\n`);
+        if (p.done < p.total) io.stderr(`mesh ${p.done + 1}/${p.total}: ${p.detail ?? ''}\n`);
       },
     },
   );

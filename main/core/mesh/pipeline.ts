@@ -17,6 +17,12 @@ import { defaultSegment, labelStats } from './labels';
 import { meshMetrics, vertexNormals } from './metrics';
 import { windowedSincSmooth } from './smooth';
 
+/** Let pending events (an abort message, SIGINT) run between heavy synchronous steps, then honour the signal. */
+async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfCancelled(signal);
+}
+
 /** Slicer's windowed-sinc iteration count. */
 export const SMOOTHING_ITERATIONS = 20;
 
@@ -49,8 +55,9 @@ export function indexToOutput(lm: Labelmap, space: 'LPS' | 'RAS'): number[] {
  * @param labelmap uint8/uint16 labels on its grid (LPS geometry, i fastest); `segments` names and colours them
  *   (labels without an entry become "Segment N").
  * @param options which labels, smoothing factor (default 0.5), decimation ratio (default 0), output space (LPS).
- * @param job `signal` cancels between layers, iterations and segments (throws CancelledSignal); `onProgress`
- *   reports `{stage: 'mesh', done, total}` in segments.
+ * @param job `signal` cancels between layers, iterations, steps and segments (throws CancelledSignal; the event
+ *   loop gets a turn between steps so that an abort can arrive); `onProgress` reports `{stage: 'mesh', done, total}`
+ *   in segments, with `detail` naming the segment and step (surface, smoothing, decimation).
  * @returns one {@link SegmentMesh} per non-empty requested label (positions in mm in the output space, outward
  *   CCW triangles, vertex normals, metrics, voxel figures) and the labels skipped with a reason (no voxels).
  */
@@ -93,10 +100,11 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
   const skipped: SkippedSegment[] = [];
   const total = wanted.length;
   for (let n = 0; n < wanted.length; n++) {
-    throwIfCancelled(job.signal);
+    await checkpoint(job.signal);
     const value = wanted[n]!;
     const segment = table.get(value) ?? defaultSegment(value);
-    job.onProgress?.({ stage: 'mesh', done: n, total, detail: segment.name });
+    const report = (step: string): void => job.onProgress?.({ stage: 'mesh', done: n, total, detail: `${segment.name}: ${step}` });
+    report('surface');
     const count = value < stats.count.length ? stats.count[value]! : 0;
     if (count === 0) {
       skipped.push({ value, name: segment.name, reason: `label ${value} (${segment.name}) has no voxels in the labelmap` });
@@ -108,7 +116,11 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
     const raw = surfaceNets(padded, job.signal);
     const pos = raw.positions;
     let indices = raw.indices;
-    if (opts.smoothing > 0) windowedSincSmooth(pos, indices, SMOOTHING_ITERATIONS, passBand, job.signal);
+    if (opts.smoothing > 0) {
+      await checkpoint(job.signal);
+      report('smoothing');
+      windowedSincSmooth(pos, indices, SMOOTHING_ITERATIONS, passBand, job.signal);
+    }
     // Index → output space (mm). A mirroring matrix (negative determinant) reverses the winding.
     const a = affine;
     for (let i = 0; i < pos.length; i += 3) {
@@ -128,7 +140,8 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
     const warnings: string[] = [];
     let decimation: SegmentMesh['decimation'];
     if (opts.decimate > 0) {
-      throwIfCancelled(job.signal);
+      await checkpoint(job.signal);
+      report('decimation');
       const d = await decimateMesh(positions, indices, opts.decimate, maxErrorMm, job.signal);
       decimation = { rounds: d.rounds, lockedVertices: d.lockedVertices, topologyChangedComponents: d.topologyChangedComponents };
       if (d.decimated) ({ positions, indices } = d);

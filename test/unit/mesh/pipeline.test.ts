@@ -165,3 +165,32 @@ describe('parseSegmentTable', () => {
     expect(() => parseSegmentTable('[{"value": 0, "name": "x"}]', 's.json')).toThrow(/s\.json: segments\[0\]\.value/);
   });
 });
+
+describe('meshSegments progress and cancellation', () => {
+  it('reports each segment and step, then done = total', async () => {
+    const lm = labelmap([20, 12, 12], (i, j, k) => (ball([5, 6, 6], 3)(i, j, k) ? 1 : ball([14, 6, 6], 3)(i, j, k) ? 2 : 0));
+    const seen: string[] = [];
+    await meshSegments(lm, { decimate: 0.5 }, { onProgress: (p) => seen.push(`${p.done}/${p.total} ${p.detail ?? ''}`) });
+    expect(seen).toEqual([
+      '0/2 Segment 1: surface',
+      '0/2 Segment 1: smoothing',
+      '0/2 Segment 1: decimation',
+      '1/2 Segment 2: surface',
+      '1/2 Segment 2: smoothing',
+      '1/2 Segment 2: decimation',
+      '2/2 ',
+    ]);
+  });
+
+  it('stops at the next step when aborted from a progress callback (an abort that arrives mid-run)', async () => {
+    const lm = labelmap([20, 12, 12], ball([10, 6, 6], 4));
+    const ac = new AbortController();
+    const steps: string[] = [];
+    const run = meshSegments(lm, {}, { signal: ac.signal, onProgress: (p) => {
+      steps.push(p.detail ?? '');
+      if (p.detail?.endsWith('surface')) setImmediate(() => ac.abort());
+    } });
+    await expect(run).rejects.toBeInstanceOf(CancelledSignal);
+    expect(steps).toEqual(['Segment 1: surface']);
+  });
+});
