@@ -273,6 +273,34 @@ describe('series rules', () => {
   });
 });
 
+describe('legacy multi-frame', () => {
+  it('places frames along the normal at SpacingBetweenSlices', async () => {
+    const els: El[] = [
+      { tag: [0x0008, 0x0016], vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.20' },
+      { tag: [0x0008, 0x0018], vr: 'UI', value: '11.1' },
+      { tag: [0x0008, 0x0060], vr: 'CS', value: 'NM' },
+      { tag: [0x0018, 0x0088], vr: 'DS', value: '2' },
+      { tag: [0x0020, 0x000e], vr: 'UI', value: '11.1.1' },
+      { tag: [0x0020, 0x0032], vr: 'DS', value: '1\\2\\3' },
+      { tag: [0x0020, 0x0037], vr: 'DS', value: '1\\0\\0\\0\\0\\-1' },
+      { tag: [0x0028, 0x0008], vr: 'IS', value: '3' },
+      { tag: [0x0028, 0x0010], vr: 'US', value: [1] },
+      { tag: [0x0028, 0x0011], vr: 'US', value: [1] },
+      { tag: [0x0028, 0x0100], vr: 'US', value: [8] },
+      { tag: [0x0028, 0x0103], vr: 'US', value: [0] },
+      { tag: [0x7fe0, 0x0010], vr: 'OB', value: new Uint8Array([10, 20, 30]) },
+    ];
+    const v = (await scanPath(folder({ nm: writeDicom(els, { transferSyntax: '1.2.840.10008.1.2.1' }) }))).volumes[0]!;
+    expect(v.size).toEqual([1, 1, 3]);
+    expect(v.spacingMm[2]).toBeCloseTo(2, 9);
+    // Coronal: row +x, column −z, normal = row × column = +y (posterior).
+    expect(v.direction.map((x) => x + 0)).toEqual([1, 0, 0, 0, 0, 1, 0, -1, 0]);
+    expect(v.originMm).toEqual([1, 2, 3]);
+    expect(v.dataType).toBe('uint8');
+    expect(Array.from((await readVolume(v)).data)).toEqual([10, 20, 30]);
+  });
+});
+
 describe('jobs', () => {
   it('reports progress in files and stops on cancel', async () => {
     const files: Record<string, Buffer> = {};

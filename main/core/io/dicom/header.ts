@@ -263,6 +263,22 @@ function interpret(path: string, p: ParsedDicom, fileSize: number): HeaderResult
   } else {
     frames.push({ ...base, frame: 0 });
   }
+  if (numberOfFrames > 1 && perFrame.length === 0 && topPosition && topOrientation) {
+    // Legacy multi-frame (NM, some CT/MR exports): one position for the first frame; the others follow along the
+    // slice normal at SpacingBetweenSlices (else SliceThickness). Without either the frames stay unplaced.
+    const step = ds.number(T.SpacingBetweenSlices) ?? topThickness;
+    const o = topOrientation;
+    const nx = o[1] * o[5] - o[2] * o[4];
+    const ny = o[2] * o[3] - o[0] * o[5];
+    const nz = o[0] * o[4] - o[1] * o[3];
+    const len = Math.hypot(nx, ny, nz);
+    for (const f of frames) {
+      if (step && step > 0 && len > 0) {
+        const d = (f.frame * step) / len;
+        f.positionMm = [topPosition[0] + d * nx, topPosition[1] + d * ny, topPosition[2] + d * nz];
+      } else if (f.frame > 0) delete f.positionMm;
+    }
+  }
 
   const header: DicomHeader = {
     path,

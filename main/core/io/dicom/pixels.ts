@@ -289,9 +289,11 @@ function findMetaEnd(file: Uint8Array): number {
 }
 
 /** Decode frames via itk-wasm (GDCM): returns, per file, its decoded frames (modality values). */
-async function decodeWithItk(paths: string[], opts: JobOptions, onFile: () => void): Promise<Map<string, ArrayLike<number>[]>> {
+async function decodeWithItk(paths: string[], opts: JobOptions, onFile: () => void, oneByOne = false): Promise<Map<string, ArrayLike<number>[]>> {
   const out = new Map<string, ArrayLike<number>[]>();
-  const CHUNK = 24;
+  // Files are decoded in batches (one pipeline call each); one by one when GDCM must apply a different rescale
+  // per file (it picks one output type for a whole batch).
+  const CHUNK = oneByOne ? 1 : 24;
   for (let i = 0; i < paths.length; i += CHUNK) {
     throwIfCancelled(opts.signal);
     const chunk = paths.slice(i, i + CHUNK);
@@ -360,7 +362,9 @@ export async function decodePlan(plan: VolumePlan, opts: JobOptions = {}): Promi
     opts.onProgress?.({ stage: 'read', done, total });
   };
   const compressed = files.filter((p) => !decodedNatively(plan.headers.get(p)!.transferSyntax));
-  const itkFrames = compressed.length ? await decodeWithItk(compressed, opts, progress) : new Map<string, ArrayLike<number>[]>();
+  const rescales = new Set(plan.frames.filter((f) => compressed.includes(f.path)).map((f) => `${f.rescaleSlope}/${f.rescaleIntercept}`));
+  const multiFrame = compressed.some((p) => plan.headers.get(p)!.numberOfFrames > 1);
+  const itkFrames = compressed.length ? await decodeWithItk(compressed, opts, progress, rescales.size > 1 || multiFrame) : new Map<string, ArrayLike<number>[]>();
 
   if (plan.mosaic) {
     const f = plan.frames[0]!;
