@@ -359,7 +359,6 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // ---- sliding window
   const x = new Float32Array(Cin * tileVox);
   const xf = combos.length ? new Float32Array(Cin * tileVox) : undefined;
-  const pred = new Float32Array(A * tileVox);
   const tileDims: [number, number, number, number] = [Cin, p0, p1, p2];
   const outDims: [number, number, number, number] = [A, p0, p1, p2];
   const nIn = N[0] * N[1] * N[2];
@@ -405,10 +404,10 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
             }
           for (let f = 0; f < F; f++) {
             // TTA: identity + every mirror combination, summed in float32 then divided (nnU-Net order).
+            // The identity run's output buffer doubles as the TTA sum (no extra classes × patch copy).
             const t = await run(sessions[f]!, x);
             runs++;
-            pred.set(t.data as Float32Array);
-            t.dispose();
+            const pred = t.data as Float32Array;
             for (const axes of combos) {
               flipInto(x, tileDims, axes, xf!, false);
               const tm = await run(sessions[f]!, xf!);
@@ -437,6 +436,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
                     }
                 }
               }
+            t.dispose();
           }
           for (let a = 0; a < p0; a++) {
             const br = s0 + a - bandStart;
