@@ -125,7 +125,7 @@ def main():
           '  16-32-64-96-96-96 (3.6 M parameters). Fold 0 was trained for its first 10 epochs with patch',
           '  24x128x128 and then with 24x96x96 (the patch in the manifest, also used for inference), because',
           '  the shared machine made epochs slow (see `native-models/bridge/make_cpu_plans.py`).',
-          '  Per-image z-score normalisation, nnU-Net\'s default augmentation,
+          '  Per-image z-score normalisation, nnU-Net\'s default augmentation,',
           '  Dice + cross-entropy loss with deep supervision, SGD (Nesterov, momentum 0.99), poly LR from 0.01.',
           '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
           f'  and 5 validation iterations per epoch, {ep_txt} epochs per fold ({it_txt} iterations of batch 2; nnU-Net\'s',
