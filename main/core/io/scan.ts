@@ -4,7 +4,7 @@
  * (./dicom/series) and lists NIfTI/NRRD/MetaImage files as volumes of their own; every other file is listed as
  * skipped with a reason. {@link readVolume} then decodes one of the listed volumes.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DelineateError, throwIfCancelled, toDelineateError } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
@@ -32,10 +32,25 @@ export function clearScanCache(): void {
 /** Files that travel with a header file and are not volumes themselves. */
 const SIDE_FILE = /\.(raw|zraw|raw\.gz|img|img\.gz)$/i;
 
-async function listFiles(root: string, opts: JobOptions): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * All files under `root` (sorted, recursive, following symbolic links once). Hidden entries (names starting with
+ * '.', e.g. .DS_Store, ._AppleDouble files, .git) are not read: they are reported in `hidden` so that the scan can
+ * list them as skipped.
+ */
+async function listFiles(root: string, opts: JobOptions): Promise<{ files: string[]; hidden: SkippedFile[] }> {
+  const files: string[] = [];
+  const hidden: SkippedFile[] = [];
+  const visited = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     throwIfCancelled(opts.signal);
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch {
+      real = dir;
+    }
+    if (visited.has(real)) return; // a link back into a folder already searched
+    visited.add(real);
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -45,21 +60,28 @@ async function listFiles(root: string, opts: JobOptions): Promise<string[]> {
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const e of entries) {
       const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(p);
-      else if (e.isSymbolicLink()) {
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
         try {
           const st = await stat(p);
-          if (st.isFile()) out.push(p);
-          else if (st.isDirectory()) await walk(p);
+          isDir = st.isDirectory();
+          isFile = st.isFile();
         } catch {
-          // dangling link: ignore
+          hidden.push({ path: p, reason: 'broken symbolic link' });
+          continue;
         }
       }
+      if (e.name.startsWith('.')) {
+        hidden.push({ path: p, reason: isDir ? 'hidden folder (not searched)' : 'hidden file' });
+        continue;
+      }
+      if (isDir) await walk(p);
+      else if (isFile) files.push(p);
     }
   };
   await walk(root);
-  return out;
+  return { files, hidden };
 }
 
 async function imageFileInfo(path: string): Promise<VolumeInfo> {
@@ -96,9 +118,10 @@ export async function scanPath(path: string, opts: JobOptions = {}): Promise<Sca
   } catch (e) {
     throw new DelineateError('NOT_FOUND', `${path}: no such file or folder`, { subject: path, cause: e });
   }
-  const files = st.isDirectory() ? await listFiles(path, opts) : [path];
+  const listing = st.isDirectory() ? await listFiles(path, opts) : { files: [path], hidden: [] };
+  const files = listing.files;
   const sideFiles = new Set<string>();
-  const skipped: SkippedFile[] = [];
+  const skipped: SkippedFile[] = [...listing.hidden];
   const headers: DicomHeader[] = [];
   const imageFiles: string[] = [];
   const total = files.length;

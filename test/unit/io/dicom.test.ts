@@ -182,6 +182,28 @@ describe('series rules', () => {
     await expect(readVolume(v)).resolves.toBeDefined();
   });
 
+  it('a sheared stack (gantry tilt) is read with a warning', async () => {
+    const files: Record<string, Buffer> = {};
+    for (const k of [0, 1, 2]) files[`g${k}`] = slice({ sopUid: `12.${k}`, position: [0, 0.8 * k, 2 * k] });
+    const v = (await scanPath(folder(files))).volumes[0]!;
+    expect(v.spacingMm[2]).toBeCloseTo(2, 9);
+    expect(v.warnings).toEqual(['slice positions drift 1.6 mm in-plane (gantry tilt or sheared stack); the grid assumes no shear']);
+  });
+
+  it('hidden files and folders are listed as skipped, not read; symbolic-link loops end', async () => {
+    const d = folder({ 'a.dcm': z(0), '.DS_Store': 'x' });
+    mkdirSync(join(d, '.git'));
+    writeFileSync(join(d, '.git', 'a.dcm'), z(0));
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(d, join(d, 'loop'));
+    const scan = await scanPath(d);
+    expect(scan.volumes).toHaveLength(1);
+    expect(scan.skipped).toEqual([
+      { path: join(d, '.DS_Store'), reason: 'hidden file' },
+      { path: join(d, '.git'), reason: 'hidden folder (not searched)' },
+    ]);
+  });
+
   it('splits a series by orientation, matrix size and pixel spacing', async () => {
     const files = {
       'ax.dcm': slice({ sopUid: '6.1', position: [0, 0, 0] }),
