@@ -82,6 +82,8 @@ export class ViewerState {
   wl = $state.raw<WindowLevel>({ width: 400, center: 40 });
   wlPreset = $state<WlPresetId | 'custom'>('ct-soft');
   vrPreset = $state<VrPresetId>('ct-bone');
+  /** 2D display: smooth (trilinear) or voxel-exact (nearest). */
+  interpolation = $state<'linear' | 'nearest'>('linear');
   cameras = $state.raw<Record<Orientation, Camera2D | null>>({ axial: null, coronal: null, sagittal: null });
   /** Viewport CSS sizes (reactive: the crosshair positions depend on them). */
   sizes = $state.raw<Record<Orientation, { w: number; h: number }>>({
@@ -258,6 +260,12 @@ export class ViewerState {
     if (this.loaded) this.setCursor(gridCenter(this.loaded.volume));
   }
 
+  setInterpolation(mode: 'linear' | 'nearest'): void {
+    this.interpolation = mode;
+    for (const slot of this.slots.values()) slot.view.setInterpolation(mode);
+    this.schedule(...ORIENTATIONS);
+  }
+
   setVrPreset(id: VrPresetId): void {
     this.vrPreset = id;
     if (this.volumeView && this.stats) {
@@ -270,6 +278,7 @@ export class ViewerState {
   attachSlice(o: Orientation, container: HTMLElement): void {
     this.detachSlice(o);
     const view = new SliceView(container);
+    view.setInterpolation(this.interpolation);
     this.slots.set(o, { view, widthCss: 0, heightCss: 0 });
     if (this.sampler && this.geometry) {
       view.setVolume(this.sampler, this.geometry[o], this.stats?.min ?? 0);

@@ -125,13 +125,14 @@ export class Workstation {
     if (!d || !this.backend) return;
     d.loading = true;
     d.error = null;
+    // Set the field now, not when the listing arrives, so that typing meanwhile is never overwritten.
+    d.typed = dir;
     try {
       const entries = await this.backend.client.call('fs.list', { path: dir });
       entries.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
       if (this.pathDialog !== d) return;
       d.dir = dir;
       d.entries = entries;
-      d.typed = dir;
     } catch (e) {
       const err = toDelineateError(e);
       d.error = `${err.code}: ${err.message}`;

@@ -109,6 +109,19 @@ describe('ResliceSampler edges', () => {
     expect(out[3 + wide.columns * 3]).toBe(data[0 + 4 * (2 + 3 * 1)]);
   });
 
+  it('shows voxels as they are in nearest mode', () => {
+    const data = Float32Array.from([0, 100, 200, 300]);
+    const vol: Volume = { size: [4, 1, 1], spacingMm: [3, 3, 3], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dataType: 'float32', data };
+    const sg = sliceGeometry(vol, 'coronal');
+    // Resample at 1 mm along i (3 mm voxels): linear blends, nearest repeats.
+    const fine = { ...sg, pixelMm: 1, columns: 10, rows: 1 };
+    const s = new ResliceSampler(vol);
+    expect(Array.from(s.sample(fine, 0, -1, undefined, true))).toEqual([0, 0, 100, 100, 100, 200, 200, 200, 300, 300]);
+    const lin = Array.from(s.sample(fine, 0, -1));
+    expect(lin[1]).toBeCloseTo(100 / 3, 4);
+    expect(lin[9]).toBe(300);
+  });
+
   it('samples every plane of a large volume (512×512×40)', () => {
     const vol: Volume = {
       size: [512, 512, 40],

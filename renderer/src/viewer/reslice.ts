@@ -33,9 +33,15 @@ export class ResliceSampler {
 
   /**
    * Sample the plane at position t (mm along `sg.basis.normal`) into `out` (length columns × rows, row 0 at
-   * the bottom), trilinearly. Returns `out`.
+   * the bottom), trilinearly — or from the nearest voxel when `nearest` (to see voxels as they are). Returns `out`.
    */
-  sample(sg: SliceGeometry, t: number, background: number, out: Float32Array = new Float32Array(sg.columns * sg.rows)): Float32Array {
+  sample(
+    sg: SliceGeometry,
+    t: number,
+    background: number,
+    out: Float32Array = new Float32Array(sg.columns * sg.rows),
+    nearest = false,
+  ): Float32Array {
     const { m, nx, ny, nz, data } = this;
     const px = sg.pixelMm;
     const stepLps = scale(sg.basis.right, px);
@@ -61,6 +67,10 @@ export class ResliceSampler {
         const cx = x < 0 ? 0 : x > nx - 1 ? nx - 1 : x;
         const cy = y < 0 ? 0 : y > ny - 1 ? ny - 1 : y;
         const cz = z < 0 ? 0 : z > nz - 1 ? nz - 1 : z;
+        if (nearest) {
+          out[o] = data[Math.round(cx) + Math.round(cy) * nx + Math.round(cz) * sxy]!;
+          continue;
+        }
         let i0 = Math.floor(cx);
         let j0 = Math.floor(cy);
         let k0 = Math.floor(cz);

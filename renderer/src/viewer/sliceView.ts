@@ -40,6 +40,7 @@ export class SliceView {
   private scalars: vtkDataArray | null = null;
   private pixels: Float32Array | null = null;
   private background = 0;
+  private nearest = false;
   private geometry: SliceGeometry | null = null;
   private t = Number.NaN;
   private widthPx = 1;
@@ -81,9 +82,21 @@ export class SliceView {
   setSlicePosition(t: number): void {
     if (!this.sampler || !this.geometry || !this.pixels || t === this.t) return;
     this.t = t;
-    this.sampler.sample(this.geometry, t, this.background, this.pixels);
+    this.sampler.sample(this.geometry, t, this.background, this.pixels, this.nearest);
     this.scalars!.modified();
     this.image!.modified();
+  }
+
+  /** Smooth (trilinear resampling, linear texture filtering) or voxel-exact (nearest) display. */
+  setInterpolation(mode: 'linear' | 'nearest'): void {
+    const nearest = mode === 'nearest';
+    if (nearest === this.nearest) return;
+    this.nearest = nearest;
+    if (nearest) this.actor.getProperty().setInterpolationTypeToNearest();
+    else this.actor.getProperty().setInterpolationTypeToLinear();
+    const t = this.t;
+    this.t = Number.NaN;
+    if (!Number.isNaN(t)) this.setSlicePosition(t);
   }
 
   setWindowLevel(wl: WindowLevel): void {
