@@ -3,7 +3,7 @@
  * checked against the test's own NIfTI reader (RAS affine → LPS), and the 48 voxel orientations of one brain
  * are checked to be the same physical image, voxel by voxel.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,36 @@ describe.skipIf(!hasData('format-conformance/niivue_misc', 'format-conformance/i
     expect(scan.volumes.map((v) => v.source.split('/').pop()).sort()).toEqual(['chris_t1.nii.gz', 'low_res.nii.gz', 'mha.mha', 'minimal.nii.gz']);
     const t1 = scan.volumes.find((v) => v.source.endsWith('chris_t1.nii.gz'))!;
     expect(t1.size).toEqual([188, 256, 190]);
+  });
+});
+
+describe('detached headers (.mhd + .raw, .nhdr + .raw)', () => {
+  it('reads both, and lists the data file as skipped', async () => {
+    const dir = mkdtempSync(join(tmp, 'detached'));
+    const values = Int16Array.from({ length: 24 }, (_, i) => i * 10 - 50);
+    writeFileSync(join(dir, 'data.raw'), Buffer.from(values.buffer));
+    writeFileSync(
+      join(dir, 'a.mhd'),
+      'ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\nTransformMatrix = 0 1 0 -1 0 0 0 0 1\n' +
+        'Offset = 1 2 3\nElementSpacing = 0.5 1.5 2.5\nDimSize = 2 3 4\nElementType = MET_SHORT\nElementDataFile = data.raw\n',
+    );
+    writeFileSync(
+      join(dir, 'b.nhdr'),
+      'NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 2 3 4\n' +
+        'space directions: (0,0.5,0) (-1.5,0,0) (0,0,2.5)\nspace origin: (1,2,3)\nencoding: raw\nendian: little\ndata file: data.raw\n',
+    );
+    for (const name of ['a.mhd', 'b.nhdr']) {
+      const vol = await readImageFile(join(dir, name));
+      expect(vol.size).toEqual([2, 3, 4]);
+      expect(Array.from(vol.data)).toEqual(Array.from(values));
+      expect(vol.originMm).toEqual([1, 2, 3]);
+      vol.spacingMm.forEach((x, i) => expect(x).toBeCloseTo([0.5, 1.5, 2.5][i]!, 9));
+      // Column i of the direction is the first axis: +P for both files (MetaImage TransformMatrix lists axes).
+      expect(vol.direction.map((x) => x + 0)).toEqual([0, -1, 0, 1, 0, 0, 0, 0, 1]);
+    }
+    const scan = await scanPath(dir);
+    expect(scan.volumes.map((v) => v.source.split('/').pop()).sort()).toEqual(['a.mhd', 'b.nhdr']);
+    expect(scan.skipped).toEqual([{ path: join(dir, 'data.raw'), reason: 'raw data file (read through its header file, if any)' }]);
   });
 });
 
