@@ -1,0 +1,80 @@
+/**
+ * The banded export equals resampling the whole logit volume at once (the nnU-Net way), and keep-largest-component
+ * post-processing keeps exactly the largest 26-connected component.
+ */
+import { describe, expect, it } from 'vitest';
+import { RowExporter } from '../../../main/core/inference/export';
+import { keepLargestComponent } from '../../../main/core/inference/postprocess';
+import { axisOrders, resizeChannel, separateZAxis } from '../../../main/core/inference/resample';
+import { mirrorCombinations } from '../../../main/core/inference/engine';
+import type { Labelmap } from '../../../main/common/volume';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
+describe('RowExporter (banded resampling back)', () => {
+  const cases: { net: [number, number, number]; out: [number, number, number]; netSp: number[]; outSp: number[]; order: 0 | 1 | 3 }[] = [
+    { net: [7, 9, 11], out: [13, 6, 17], netSp: [1, 1, 1], outSp: [0.55, 1.5, 0.65], order: 1 }, // order 1, all axes
+    { net: [6, 20, 18], out: [6, 31, 27], netSp: [5, 1.3, 1.3], outSp: [5, 0.84, 0.87], order: 3 }, // separate z (axis 0), order 3 in-plane, clip per slice
+    { net: [5, 8, 8], out: [11, 12, 10], netSp: [4, 1, 1], outSp: [1.8, 0.7, 0.8], order: 1 }, // separate z, z upsampled order 0
+  ];
+  for (const c of cases)
+    it(`${c.net} → ${c.out}, order ${c.order}`, () => {
+      const A = 3;
+      const r = rng(42);
+      const nNet = c.net[0] * c.net[1] * c.net[2];
+      const logits = Float32Array.from({ length: A * nNet }, () => r() * 5);
+      const sep = separateZAxis(null, c.netSp, c.outSp, 3);
+      const orders = axisOrders(3, c.order, 0, sep);
+      const got = new Float32Array(A * c.out[0] * c.out[1] * c.out[2]);
+      const plane = c.out[1] * c.out[2];
+      const ex = new RowExporter(A, c.net, c.out, orders, sep, 'float32', (o, v) => {
+        for (let a = 0; a < A; a++) got.set(v.subarray(a * plane, (a + 1) * plane), (a * c.out[0] + o) * plane);
+      });
+      expect(ex.buffersWholeVolume).toBe(false);
+      const np = c.net[1] * c.net[2];
+      for (let u = 0; u < c.net[0]; u++) {
+        const row = new Float32Array(A * np);
+        for (let a = 0; a < A; a++) row.set(logits.subarray((a * c.net[0] + u) * np, (a * c.net[0] + u + 1) * np), a * np);
+        ex.push(u, row);
+      }
+      let maxDiff = 0;
+      const nOut = c.out[0] * plane;
+      for (let a = 0; a < A; a++) {
+        const ref = resizeChannel(logits.subarray(a * nNet, (a + 1) * nNet), c.net, c.out, c.order, 0, sep);
+        for (let i = 0; i < nOut; i++) maxDiff = Math.max(maxDiff, Math.abs(Math.fround(ref[i]!) - got[a * nOut + i]!));
+      }
+      expect(maxDiff).toBeLessThan(1e-5);
+    });
+});
+
+describe('keepLargestComponent', () => {
+  it('keeps the largest 26-connected component per label and for the foreground', () => {
+    const size: [number, number, number] = [6, 5, 4];
+    const data = new Uint8Array(120);
+    const at = (i: number, j: number, k: number) => i + 6 * (j + 5 * k);
+    // label 1: a 2×2×2 block and a diagonal neighbour (26-connected), plus a separate single voxel
+    for (const [i, j, k] of [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1], [2, 2, 2]]) data[at(i!, j!, k!)] = 1;
+    data[at(5, 4, 3)] = 1;
+    // label 2: two blobs of 3 and 2 voxels
+    for (const [i, j, k] of [[4, 0, 0], [5, 0, 0], [5, 1, 0], [4, 4, 0], [5, 4, 0]]) data[at(i!, j!, k!)] = 2;
+    const map: Labelmap = { size, spacingMm: [1, 1, 1], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dataType: 'uint8', data, segments: [] };
+    expect(keepLargestComponent(map, [1, 2])).toBe(3);
+    expect(data[at(2, 2, 2)]).toBe(1);
+    expect(data[at(5, 4, 3)]).toBe(0);
+    expect(data[at(4, 4, 0)]).toBe(0);
+    expect(data[at(5, 1, 0)]).toBe(2);
+    // foreground: label-1 block (9) and label-2 blob (3) are separate components: the blob goes
+    expect(keepLargestComponent(map, 'foreground')).toBe(3);
+    expect([...data].filter((v) => v === 2).length).toBe(0);
+  });
+});
+
+describe('mirror combinations', () => {
+  it('follow itertools order (nnU-Net sums them in this order)', () => {
+    expect(mirrorCombinations([0, 1, 2])).toEqual([[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]]);
+    expect(mirrorCombinations([])).toEqual([]);
+  });
+});
