@@ -135,6 +135,8 @@ export class ViewerState {
   private readonly slots = new Map<Orientation, SliceSlot>();
   private volumeView: VolumeView | null = null;
   private volumeSize = { w: 0, h: 0 };
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- views that follow their viewport's size (not zoomed/panned)
+  private readonly fitted = new Set<Orientation>();
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- render bookkeeping, deliberately not reactive
   private readonly dirty = new Set<Orientation | 'volume'>();
   private frame = 0;
@@ -237,6 +239,7 @@ export class ViewerState {
   zoom(o: Orientation, factor: number): void {
     const cam = this.cameras[o];
     if (!cam) return;
+    this.fitted.delete(o);
     this.setCamera(o, { ...cam, halfHeightMm: Math.min(1e5, Math.max(1, cam.halfHeightMm / factor)) });
   }
 
@@ -246,6 +249,7 @@ export class ViewerState {
     const size = this.sizes[o];
     if (!cam || size.h <= 0) return;
     const mmPerPx = (2 * cam.halfHeightMm) / size.h;
+    this.fitted.delete(o);
     this.setCamera(o, { ...cam, centerU: cam.centerU - dxPx * mmPerPx, centerV: cam.centerV + dyPx * mmPerPx });
   }
 
@@ -303,9 +307,9 @@ export class ViewerState {
     slot.view.resize(widthCss, heightCss);
     this.sizes = { ...this.sizes, [o]: { w: widthCss, h: heightCss } };
     const cam = this.cameras[o];
-    if (!cam) this.fit(o);
+    if (!cam || this.fitted.has(o)) this.fit(o);
     else if (old.h > 0) {
-      // Keep the same mm per pixel when the viewport grows or shrinks.
+      // Zoomed or panned by the user: keep the same mm per pixel when the viewport grows or shrinks.
       this.setCamera(o, { ...cam, halfHeightMm: (cam.halfHeightMm * heightCss) / old.h });
     } else this.setCamera(o, cam);
     this.schedule(o);
@@ -358,6 +362,7 @@ export class ViewerState {
     const size = this.sizes[o];
     if (!sg || size.w <= 0) return;
     this.setCamera(o, fitCamera(sg, size.w, size.h));
+    this.fitted.add(o);
   }
 
   private setCamera(o: Orientation, cam: Camera2D): void {

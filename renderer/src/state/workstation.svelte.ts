@@ -4,6 +4,7 @@
  */
 import type { AppInfo, DirEntry, LoadedVolume, RecentItem } from '../../../main/common/api';
 import { DelineateError, isCancelled, toDelineateError, type ErrorCode } from '../../../main/common/errors';
+import { estimateEtaMs, type Progress } from '../../../main/common/progress';
 import type { ScanResult, VolumeInfo } from '../../../main/common/volume';
 import { connect, readDroppedFiles, type Backend } from '../api/client';
 import { ViewerState } from './viewer.svelte.ts';
@@ -22,7 +23,18 @@ export interface ProgressInfo {
   done: number;
   total: number;
   detail?: string;
+  /** Estimated time left (linear in units), once at least one unit is done. */
+  etaMs?: number;
   cancel: () => void;
+}
+
+/** Progress of a job started at `startedAt` (performance.now()), with its ETA. */
+function progressOf(label: string, startedAt: number, p: Progress, cancel: () => void): ProgressInfo {
+  const out: ProgressInfo = { label, done: p.done, total: p.total, cancel };
+  if (p.detail) out.detail = p.detail;
+  const eta = estimateEtaMs(startedAt, performance.now(), p);
+  if (eta !== undefined) out.etaMs = eta;
+  return out;
 }
 
 export type Thumbnail =
@@ -163,7 +175,7 @@ export class Workstation {
       const started = performance.now();
       const result = await client.call('volumes.scan', { path }, {
         signal: abort.signal,
-        onProgress: (p) => (this.progress = { label: `Scanning ${path}`, done: p.done, total: p.total, detail: p.detail ?? '', cancel: () => abort.abort() }),
+        onProgress: (p) => (this.progress = progressOf(`Scanning ${path}`, started, p, () => abort.abort())),
       });
       this.lastScanMs = performance.now() - started;
       this.progress = null;
@@ -206,9 +218,10 @@ export class Workstation {
       const files = await readDroppedFiles(dt.items, dt.files);
       if (files.length === 0) throw new DelineateError('NOT_FOUND', 'Nothing to open: the drop contained no files');
       this.progress = { label: `Scanning ${files.length} dropped files`, done: 0, total: files.length, cancel: () => abort.abort() };
+      const started = performance.now();
       const result = await backend.client.call('volumes.scanUpload', { files }, {
         signal: abort.signal,
-        onProgress: (p) => (this.progress = { label: `Scanning ${files.length} dropped files`, done: p.done, total: p.total, cancel: () => abort.abort() }),
+        onProgress: (p) => (this.progress = progressOf(`Scanning ${files.length} dropped files`, started, p, () => abort.abort())),
       });
       this.progress = null;
       this.setScan(result, `${files.length} dropped file${files.length === 1 ? '' : 's'}`);
@@ -234,7 +247,7 @@ export class Workstation {
       const loaded: LoadedVolume = await client.call('volumes.load', { volumeId }, {
         signal: abort.signal,
         onProgress: (p) => {
-          if (this.loadAbort === abort) this.progress = { label, done: p.done, total: p.total, detail: p.detail ?? '', cancel: () => abort.abort() };
+          if (this.loadAbort === abort) this.progress = progressOf(label, started, p, () => abort.abort());
         },
       });
       if (this.loadAbort !== abort) return;
