@@ -35,7 +35,7 @@ function halfUlp(x: number): number {
 for (const [name, images] of Object.entries(CASES)) {
   const dir = `${PROJECT_ROOT}/test/fixtures/engine/${name}`;
   describe.skipIf(!hasData(...images))(`nnU-Net golden: ${name}`, () => {
-    it('labels equal nnU-Net apart from ties; float16 logits within 2 half-ULPs', async () => {
+    it('labels equal nnU-Net apart from ties; float16 logits within 2 half-ULPs', { timeout: 1_800_000 }, async () => {
       const meta = JSON.parse(readFileSync(`${dir}/ref.json`, 'utf8')) as { networkShape: number[]; stride: number; subShape: number[] };
       const model = await loadModel(dir);
       const inputs = await Promise.all(images.map((p) => readImageFile(dataPath(p))));
