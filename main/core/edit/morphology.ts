@@ -20,37 +20,56 @@ export function medianSmooth(labels: LabelArray, grid: Grid, value: number, opti
   assertUnlocked(value, options, 'smooth it');
   const bb = boundingBox(labels, grid.size, value);
   if (!bb) return emptyDelta();
-  const [nx, ny, nz] = grid.size;
+  const [nx, ny] = grid.size;
+  // Region: the box plus one voxel (clipped to the grid); 3×3×3 counts by three separable running sums.
   const lo = bb.min.map((x) => Math.max(0, x - 1)) as Vec3;
   const hi = bb.max.map((x, a) => Math.min(grid.size[a]! - 1, x + 1)) as Vec3;
+  const rs: Vec3 = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
+  const [rx, ry, rz] = rs;
+  const m = new Uint8Array(rx * ry * rz);
+  for (let k = 0, p = 0; k < rz; k++)
+    for (let j = 0; j < ry; j++) {
+      const row = lo[0] + nx * (lo[1] + j + ny * (lo[2] + k));
+      for (let i = 0; i < rx; i++, p++) m[p] = labels[row + i] === value ? 1 : 0;
+    }
+  // Neighbours outside the region but inside the grid are never in the segment (the region covers its box + 1),
+  // so counting within the region is exact; the in-grid neighbourhood size is a product of per-axis counts.
+  const strides: Vec3 = [1, rx, rx * ry];
+  let cur: Uint8Array = m;
+  for (let a = 0; a < 3; a++) {
+    const next = new Uint8Array(cur.length);
+    const st = strides[a]!;
+    const len = rs[a]!;
+    for (let p = 0; p < cur.length; p++) {
+      const c = a === 0 ? p % rx : a === 1 ? Math.floor(p / rx) % ry : Math.floor(p / (rx * ry));
+      let v = cur[p]!;
+      if (c > 0) v += cur[p - st]!;
+      if (c < len - 1) v += cur[p + st]!;
+      next[p] = v;
+    }
+    cur = next;
+  }
+  const span = (x: number, n: number) => (x > 0 ? 1 : 0) + 1 + (x < n - 1 ? 1 : 0);
   const b = new DeltaBuilder();
-  for (let k = lo[2]; k <= hi[2]; k++)
-    for (let j = lo[1]; j <= hi[1]; j++)
-      for (let i = lo[0]; i <= hi[0]; i++) {
-        let inside = 0;
-        let total = 0;
-        for (let dk = -1; dk <= 1; dk++) {
-          const kk = k + dk;
-          if (kk < 0 || kk >= nz) continue;
-          for (let dj = -1; dj <= 1; dj++) {
-            const jj = j + dj;
-            if (jj < 0 || jj >= ny) continue;
-            const row = nx * (jj + ny * kk);
-            for (let di = -1; di <= 1; di++) {
-              const ii = i + di;
-              if (ii < 0 || ii >= nx) continue;
-              total++;
-              if (labels[row + ii] === value) inside++;
-            }
-          }
-        }
-        const idx = i + nx * (j + ny * k);
+  for (let k = 0, p = 0; k < rz; k++) {
+    const K = lo[2] + k;
+    const sk = span(K, grid.size[2]);
+    for (let j = 0; j < ry; j++) {
+      const J = lo[1] + j;
+      const sjk = sk * span(J, ny);
+      const row = lo[0] + nx * (J + ny * K);
+      for (let i = 0; i < rx; i++, p++) {
+        const I = lo[0] + i;
+        const total = sjk * span(I, nx);
+        const want = cur[p]! * 2 > total;
+        const idx = row + i;
         const old = labels[idx]!;
-        const want = inside * 2 > total;
         if (want && old !== value) {
           if (writable(old, value, options)) b.push(idx, old, value);
         } else if (!want && old === value) b.push(idx, value, 0);
       }
+    }
+  }
   return b.build();
 }
 

@@ -139,20 +139,31 @@ export function decodeSlicerSeg(bytes: Uint8Array, path: string): ReadSegmentati
   const kv = nrrd.keyValues;
   const L = nrrd.listSize;
   const n = nrrd.size[0] * nrrd.size[1] * nrrd.size[2];
-  // Layers as numbers; check the value range.
-  let max = 0;
-  for (let i = 0; i < nrrd.data.length; i++) {
-    const v = nrrd.data[i]!;
-    if (v < 0) throw new DelineateError('FORMAT', `${path}: negative label value ${v} in the voxel data`, { subject: path });
-    if (v > max) max = v;
-  }
-  if (max > 65535) throw new DelineateError('FORMAT', `${path}: label value ${max} exceeds 65535`, { subject: path });
-  const raw: Uint32Array[] = [];
+  // Layers as uint16 (zero-copy when the file is one uint16 layer); check the value range on the way.
+  const src = nrrd.data;
+  const signed = nrrd.type === 'int8' || nrrd.type === 'int16' || nrrd.type === 'int32';
+  const raw: (Uint8Array | Uint16Array)[] = [];
   for (let l = 0; l < L; l++) {
-    const a = new Uint32Array(n);
-    for (let i = 0; i < n; i++) a[i] = nrrd.data[i * L + l]!;
+    if (L === 1 && (src instanceof Uint8Array || src instanceof Uint16Array)) {
+      raw.push(src);
+      continue;
+    }
+    const a = new Uint16Array(n);
+    for (let i = 0, q = l; i < n; i++, q += L) {
+      const v = src[q]!;
+      if (v === 0) continue;
+      if (v < 0 || v > 65535)
+        throw new DelineateError('FORMAT', `${path}: label value ${v} in the voxel data is outside 0…65535${signed && v < 0 ? ' (negative)' : ''}`, { subject: path });
+      a[i] = v;
+    }
     raw.push(a);
   }
+  /** Voxel count per value, per layer. */
+  const histograms = raw.map((a) => {
+    const h = new Float64Array(65536);
+    for (let i = 0; i < n; i++) h[a[i]!]!++;
+    return h;
+  });
   const indices = new Set<number>();
   for (const k of kv.keys()) {
     const m = /^Segment(\d+)_/.exec(k);
@@ -223,9 +234,9 @@ export function decodeSlicerSeg(bytes: Uint8Array, path: string): ReadSegmentati
   // Voxel values without an entry: default segments (per layer).
   for (let l = 0; l < L; l++) {
     const listed = new Set(entries.filter((e) => e.segment.layer === l).map((e) => e.fileValue));
-    const present = new Set<number>();
-    const a = raw[l]!;
-    for (let i = 0; i < n; i++) if (a[i] !== 0) present.add(a[i]!);
+    const h = histograms[l]!;
+    const present: number[] = [];
+    for (let v = 1; v < 65536; v++) if (h[v]! > 0) present.push(v);
     const extra = [...present].filter((v) => !listed.has(v)).sort((x, y) => x - y);
     if (extra.length && count > 0) warnings.push(`${file}: label value(s) ${extra.join(', ')} in layer ${l} have no segment entry; added as "Segment N"`);
     for (const v of extra) entries.push({ segment: { name: `Segment ${v}`, color: defaultColor(v), layer: l }, fileValue: v });
@@ -249,12 +260,15 @@ export function decodeSlicerSeg(bytes: Uint8Array, path: string): ReadSegmentati
   const maxValue = segments.reduce((m, s) => Math.max(m, s.value), 0);
   const dataType = maxValue > 255 ? 'uint16' : 'uint8';
   const layers = raw.map((a, l) => {
-    const out = dataType === 'uint8' ? new Uint8Array(n) : new Uint16Array(n);
     const map = remap[l]!;
     const identity = [...map].every(([k, v]) => k === v);
+    if (identity && ((dataType === 'uint8' && a instanceof Uint8Array) || (dataType === 'uint16' && a instanceof Uint16Array))) return a;
+    const lut = new Uint16Array(65536);
+    for (const [k, v] of map) lut[k] = v;
+    const out = dataType === 'uint8' ? new Uint8Array(n) : new Uint16Array(n);
     for (let i = 0; i < n; i++) {
       const v = a[i]!;
-      if (v !== 0) out[i] = identity ? v : (map.get(v) ?? 0);
+      if (v !== 0) out[i] = lut[v]!;
     }
     return out;
   });

@@ -242,6 +242,35 @@ describe('smoothing', () => {
     expect(out[idx(g, 4, 4, 2)]).toBe(1);
   });
 
+  it('median equals a brute-force 27-neighbourhood majority on a random multi-label grid (borders included)', () => {
+    const g = grid([10, 9, 8]);
+    const labels = new Uint8Array(720);
+    let seed = 12345;
+    for (let i = 0; i < 720; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      labels[i] = seed % 3;
+    }
+    const out = roundTrip(labels, medianSmooth(labels, g, 1, { locked: new Set([2]) }));
+    for (let k = 0; k < 8; k++)
+      for (let j = 0; j < 9; j++)
+        for (let i = 0; i < 10; i++) {
+          let inside = 0;
+          let total = 0;
+          for (let c = -1; c <= 1; c++)
+            for (let b = -1; b <= 1; b++)
+              for (let a = -1; a <= 1; a++) {
+                const [x, y, z] = [i + a, j + b, k + c];
+                if (x < 0 || y < 0 || z < 0 || x >= 10 || y >= 9 || z >= 8) continue;
+                total++;
+                if (labels[idx(g, x, y, z)] === 1) inside++;
+              }
+          const old = labels[idx(g, i, j, k)]!;
+          const want = inside * 2 > total;
+          const expected = old === 2 ? 2 : want ? 1 : old === 1 ? 0 : old;
+          expect(out[idx(g, i, j, k)]).toBe(expected);
+        }
+  });
+
   it('median never overwrites a locked segment', () => {
     const g = grid([9, 9, 9]);
     const labels = new Uint8Array(729);
