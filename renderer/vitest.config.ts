@@ -1,5 +1,5 @@
 /**
- * Unit tests of the renderer's pure parts (viewer geometry, presets, vtk.js reslicing in Node) — run with
+ * Unit tests of the renderer's pure parts (viewer geometry, plane sampler, presets, RPC client) — run with
  *   npx vitest run -c renderer/vitest.config.ts
  * (The project's vitest.config.ts includes test/** only; these tests live next to the code they test.)
  */
@@ -10,8 +10,6 @@ export default defineConfig({
     root: import.meta.dirname,
     include: ['src/**/*.test.ts'],
     environment: 'node',
-    // vtk.js ships extension-less ESM imports that Node cannot load directly; let vite transform it.
-    server: { deps: { inline: [/@kitware\/vtk\.js/] } },
     pool: 'forks',
     maxWorkers: 1,
   },

@@ -20,6 +20,8 @@ import { inflateSync } from 'node:zlib';
 /** @typedef {{ page: import('playwright-core').Page, screenshot: (name: string) => Promise<unknown>, dataRoot: string }} Ctx */
 
 const LOAD_TIMEOUT_MS = 120_000;
+/** Software WebGL on a busy 2-core machine: the whole walk-through takes 1–2 minutes. */
+export const timeoutMs = 420_000;
 
 /** @param {Ctx} ctx */
 export default async function viewerE2e(ctx) {
