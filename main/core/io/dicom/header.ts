@@ -82,6 +82,10 @@ export type HeaderResult =
 
 /** First read: most headers (CT/MR slices) end within 16 kB; longer ones are read in growing steps. */
 const INITIAL_READ = 16 * 1024;
+/** Largest header read for a file with the DICM preamble (enhanced multi-frame headers run to megabytes). */
+const MAX_HEADER_BYTES = 512 * 1024 * 1024;
+/** Largest header read for a file that only looks like a preamble-less dataset. */
+const MAX_GUESSED_HEADER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Read and parse the header of `path` without reading voxel data (the file is read in growing prefixes until
@@ -106,7 +110,10 @@ export async function readDicomHeader(path: string): Promise<HeaderResult> {
         parsed = parseDicom(buf, complete);
       } catch (e) {
         if (e instanceof NeedMoreData && !complete) {
-          want = Math.min(size, Math.max(want * 4, Math.min(e.needBytes, Number.MAX_SAFE_INTEGER)));
+          // Without the "DICM" preamble a file is only guessed to be DICOM: do not read far on a guess.
+          const limit = looksLikeDicom(buf) ? MAX_HEADER_BYTES : MAX_GUESSED_HEADER_BYTES;
+          if (buf.byteLength >= limit) return looksLikeDicom(buf) ? { kind: 'broken', reason: `header larger than ${limit} bytes` } : { kind: 'not-dicom' };
+          want = Math.min(size, limit, Math.max(want * 4, Math.min(e.needBytes, Number.MAX_SAFE_INTEGER)));
           continue;
         }
         if (e instanceof MalformedDicom) return looksLikeDicom(buf) ? { kind: 'broken', reason: e.message } : { kind: 'not-dicom' };
