@@ -17,10 +17,11 @@ map (NIfTI) and statistics (JSON). OpenAPI 3.1 document at GET /openapi.json.
   POST   /v1/jobs                       upload (multipart "file" parts + "model", or raw body with ?model=) → 202 {jobId}
   GET    /v1/jobs/{id}                  {status: queued|running|succeeded|failed|cancelled, progress, etaMs, …}
   GET    /v1/jobs/{id}/result/labels    labels.nii.gz          GET /v1/jobs/{id}/result/stats   statistics JSON
+  GET    /v1/jobs/{id}/result/seg       DICOM SEG (only for zipped DICOM series uploads)
   POST   /v1/jobs/{id}/cancel           cancel                 DELETE /v1/jobs/{id}             cancel and delete
   GET    /v1/models                     available models       GET /v1/jobs                     all jobs
-Uploads: NIfTI (.nii, .nii.gz), NRRD (attached), MetaImage (.mha), or a .zip of one DICOM series.
-(DICOM SEG results are not offered: Delineate has no DICOM SEG writer yet.)
+Uploads: NIfTI (.nii, .nii.gz), NRRD (attached), MetaImage (.mha), or a .zip of one DICOM series; options as
+form fields or query parameters: model (required), device, tta=true|false, folds=0,1, step.
 
 Options:
   --port <p>            TCP port (0 = any free port; the URL is printed)

@@ -1,6 +1,7 @@
 /**
  * Worker-thread entry of one API job: load the model, read the uploaded volume(s), segment, write
- * `labels.nii.gz` and `stats.json` atomically into the job folder. Runs off the server's event loop because
+ * `labels.nii.gz`, `stats.json` and — for a DICOM series input — `seg.dcm` (DICOM SEG, main/core/seg) atomically
+ * into the job folder. Runs off the server's event loop because
  * ONNX Runtime's `run()` and itk-wasm block their thread.
  *
  * Protocol (parentPort): in — {@link JobWorkerData} as workerData, then `{type: 'cancel'}`; out —
@@ -9,23 +10,25 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DelineateError, isCancelled, toDelineateError } from '../../common/errors';
-import type { Volume } from '../../common/volume';
+import { segmentationFromLabelmap } from '../../common/segmentation';
+import type { Volume, VolumeInfo } from '../../common/volume';
 import { segment } from '../inference/engine';
 import { readImageFile, readVolume, scanPath, writeVolume } from '../io/index';
 import { writeTextAtomic } from '../metrics/index';
 import { loadModel } from '../models/registry';
+import { readSourceSeries, writeDicomSeg } from '../seg/index';
 import { segmentStatistics } from '../stats/index';
 import type { JobWorkerData, WorkerMessage } from './protocol';
 
-async function readInput(input: JobWorkerData['inputs'][number], signal: AbortSignal): Promise<Volume> {
-  if (input.kind === 'image') return readImageFile(input.path, { signal });
+async function readInput(input: JobWorkerData['inputs'][number], signal: AbortSignal): Promise<{ volume: Volume; dicom?: VolumeInfo }> {
+  if (input.kind === 'image') return { volume: await readImageFile(input.path, { signal }) };
   const scan = await scanPath(input.path, { signal });
   const vols = scan.volumes;
   if (vols.length !== 1)
     throw new DelineateError('INPUT', `${input.name}: expected one DICOM series in the zip, found ${vols.length}${vols.length ? ` (${vols.map((v) => `${v.description || v.id}`).join(', ')})` : ''}`, {
       subject: input.name,
     });
-  return readVolume(vols[0]!, { signal });
+  return { volume: await readVolume(vols[0]!, { signal }), dicom: vols[0]! };
 }
 
 async function main(): Promise<void> {
@@ -40,7 +43,12 @@ async function main(): Promise<void> {
   try {
     const model = await loadModel(data.modelDir);
     const volumes: Volume[] = [];
-    for (const input of data.inputs) volumes.push(await readInput(input, signal));
+    let dicomSource: VolumeInfo | undefined;
+    for (const [k, input] of data.inputs.entries()) {
+      const r = await readInput(input, signal);
+      volumes.push(r.volume);
+      if (k === 0) dicomSource = r.dicom;
+    }
     const m = model.manifest;
     if (volumes.length !== m.channels.length)
       throw new DelineateError('INPUT', `model ${m.id} needs ${m.channels.length} input volume(s) (${m.channels.map((c) => c.name).join(', ')}), the job has ${volumes.length}`, { subject: 'file' });
@@ -62,7 +70,27 @@ async function main(): Promise<void> {
       segments: stats,
     };
     await writeTextAtomic(join(data.outDir, 'stats.json'), JSON.stringify(doc) + '\n');
-    post({ type: 'done', summary: { device: result.stats.device, tiles: result.stats.tiles, networkRuns: result.stats.networkRuns, seconds: result.stats.seconds } });
+    // A DICOM SEG referencing the source series, when the (first) input was a DICOM series. Its failure does not
+    // fail the job: the labels and statistics stand, and the SEG route reports why there is none.
+    let dicomSeg: { written: true } | { written: false; reason: string };
+    if (!dicomSource) dicomSeg = { written: false, reason: 'the input was not a DICOM series' };
+    else
+      try {
+        const seg = segmentationFromLabelmap(result.labels);
+        seg.segments = seg.segments.map((x) => ({ ...x, algorithmType: 'AUTOMATIC', algorithmName: `Delineate ${m.id} ${m.version}`.slice(0, 64) }));
+        await writeDicomSeg(seg, await readSourceSeries(dicomSource), join(data.outDir, 'seg.dcm'), {
+          seriesDescription: `Delineate ${m.name}`.slice(0, 64),
+          contentLabel: 'DELINEATE',
+          contentDescription: `${m.id} ${m.version}`.slice(0, 64),
+        });
+        dicomSeg = { written: true };
+      } catch (e) {
+        dicomSeg = { written: false, reason: toDelineateError(e).message };
+      }
+    post({
+      type: 'done',
+      summary: { device: result.stats.device, tiles: result.stats.tiles, networkRuns: result.stats.networkRuns, seconds: result.stats.seconds, dicomSeg },
+    });
   } catch (e) {
     if (isCancelled(e)) post({ type: 'cancelled' });
     else post({ type: 'failed', error: toDelineateError(e).toJSON() });

@@ -85,7 +85,16 @@ export interface JobView {
   /** Position in the queue, 1 = next (queued jobs). */
   queuePosition?: number;
   error?: SerializedError;
-  result?: { labels: string; stats: string; device: string; tiles: number; networkRuns: number; seconds: { preprocess: number; inference: number; total: number } };
+  result?: {
+    labels: string;
+    stats: string;
+    /** Link to the DICOM SEG (DICOM series inputs), absent otherwise. */
+    seg?: string;
+    device: string;
+    tiles: number;
+    networkRuns: number;
+    seconds: { preprocess: number; inference: number; total: number };
+  };
 }
 
 export class JobManager {
@@ -185,8 +194,15 @@ export class JobManager {
       if (eta !== undefined) out.etaMs = Math.round(eta);
     }
     if (s.status === 'failed') out.error = s.error;
-    if (s.status === 'succeeded' && job.summary)
-      out.result = { labels: `/v1/jobs/${job.id}/result/labels`, stats: `/v1/jobs/${job.id}/result/stats`, ...job.summary };
+    if (s.status === 'succeeded' && job.summary) {
+      const { dicomSeg, ...rest } = job.summary;
+      out.result = {
+        labels: `/v1/jobs/${job.id}/result/labels`,
+        stats: `/v1/jobs/${job.id}/result/stats`,
+        ...(dicomSeg.written ? { seg: `/v1/jobs/${job.id}/result/seg` } : {}),
+        ...rest,
+      };
+    }
     return out;
   }
 

@@ -125,6 +125,19 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'Statistics', content: { 'application/json': { schema: { $ref: '#/components/schemas/Stats' } } } }, '409': errorResponse('The job has not succeeded'), ...std },
         },
       },
+      '/v1/jobs/{id}/result/seg': {
+        parameters: [jobId],
+        get: {
+          operationId: 'getDicomSeg',
+          summary: 'DICOM Segmentation object (binary SEG referencing the uploaded series) — only for jobs whose input was a zipped DICOM series',
+          responses: {
+            '200': { description: 'seg.dcm', content: { 'application/dicom': { schema: { type: 'string', contentMediaType: 'application/dicom' } } } },
+            '409': errorResponse('The job has not succeeded'),
+            '401': std['401'],
+            '404': errorResponse('No such job, or the job has no DICOM SEG (its input was not a DICOM series; the message says why)'),
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Printed by `delineate serve` at start when generated, or given with --token' } },
@@ -159,7 +172,7 @@ export function openApiDocument(): Record<string, unknown> {
             error: { $ref: '#/components/schemas/Error' },
             result: {
               type: 'object',
-              properties: { labels: { type: 'string' }, stats: { type: 'string' }, device: { type: 'string' }, tiles: { type: 'integer' }, networkRuns: { type: 'integer' }, seconds: { type: 'object' } },
+              properties: { labels: { type: 'string' }, stats: { type: 'string' }, seg: { type: 'string', description: 'Present when a DICOM SEG was written' }, device: { type: 'string' }, tiles: { type: 'integer' }, networkRuns: { type: 'integer' }, seconds: { type: 'object' } },
             },
           },
         },

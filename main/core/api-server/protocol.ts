@@ -25,6 +25,16 @@ export interface JobWorkerData {
 /** What a job worker posts. */
 export type WorkerMessage =
   | { type: 'progress'; progress: Progress }
-  | { type: 'done'; summary: { device: string; tiles: number; networkRuns: number; seconds: { preprocess: number; inference: number; total: number } } }
+  | {
+      type: 'done';
+      summary: {
+        device: string;
+        tiles: number;
+        networkRuns: number;
+        seconds: { preprocess: number; inference: number; total: number };
+        /** Whether a DICOM SEG was written (DICOM series inputs only), or why not. */
+        dicomSeg: { written: true } | { written: false; reason: string };
+      };
+    }
   | { type: 'failed'; error: SerializedError }
   | { type: 'cancelled' };

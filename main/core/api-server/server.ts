@@ -4,10 +4,11 @@
  *
  * Routes ({@link ROUTES}): POST /v1/jobs (upload → 202 {jobId}), GET /v1/jobs, GET /v1/jobs/{id},
  * POST /v1/jobs/{id}/cancel, DELETE /v1/jobs/{id}, GET /v1/jobs/{id}/result/labels (NIfTI),
- * GET /v1/jobs/{id}/result/stats (JSON), GET /v1/models, GET /openapi.json.
+ * GET /v1/jobs/{id}/result/stats (JSON), GET /v1/jobs/{id}/result/seg (DICOM SEG, for DICOM series uploads),
+ * GET /v1/models, GET /openapi.json.
  *
  * Errors are JSON `{"error": SerializedError}` with 400 (bad upload or parameters, naming what is wrong), 401
- * (missing or wrong token), 404, 405, 409 (result of a job that has not succeeded; cancel of a finished job), 413
+ * (missing or wrong token), 404, 405, 409 (result of a job that has not succeeded; cancel of a finished job; 404 for the SEG of a non-DICOM job), 413
  * (upload over the limit), 429 (queue full), 500 (a bug). A request handler never throws out of the server.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -77,6 +78,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/jobs/{id}/cancel', auth: true },
   { method: 'GET', path: '/v1/jobs/{id}/result/labels', auth: true },
   { method: 'GET', path: '/v1/jobs/{id}/result/stats', auth: true },
+  { method: 'GET', path: '/v1/jobs/{id}/result/seg', auth: true },
 ];
 
 /** An error with its HTTP status. */
@@ -309,9 +311,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   };
 
-  const sendResult = async (res: ServerResponse, id: string, file: 'labels.nii.gz' | 'stats.json'): Promise<void> => {
+  const sendResult = async (res: ServerResponse, id: string, file: 'labels.nii.gz' | 'stats.json' | 'seg.dcm'): Promise<void> => {
     const job = jobOr404(id);
     if (job.state.status !== 'succeeded') throw http(409, 'INPUT', `job ${id} is ${job.state.status}; results exist only for succeeded jobs`, id);
+    const seg = job.summary?.dicomSeg;
+    if (file === 'seg.dcm' && seg && !seg.written) throw http(404, 'NOT_FOUND', `job ${id} has no DICOM SEG: ${seg.reason}`, id);
     const path = join(job.spec.dir, file);
     if (file === 'stats.json') {
       const text = await readFile(path);
@@ -321,9 +325,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     const st = await stat(path);
     res.writeHead(200, {
-      'content-type': 'application/gzip',
+      'content-type': file === 'seg.dcm' ? 'application/dicom' : 'application/gzip',
       'content-length': st.size,
-      'content-disposition': `attachment; filename="${id}_labels.nii.gz"`,
+      'content-disposition': `attachment; filename="${id}_${file === 'seg.dcm' ? 'seg.dcm' : 'labels.nii.gz'}"`,
       'cache-control': 'no-store',
     });
     await new Promise<void>((resolve, reject) => {
@@ -349,6 +353,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
     'GET /v1/jobs/{id}/result/labels': (_req, res, p) => sendResult(res, p.id!, 'labels.nii.gz'),
     'GET /v1/jobs/{id}/result/stats': (_req, res, p) => sendResult(res, p.id!, 'stats.json'),
+    'GET /v1/jobs/{id}/result/seg': (_req, res, p) => sendResult(res, p.id!, 'seg.dcm'),
   };
   const compiled = ROUTES.map((r) => ({
     ...r,

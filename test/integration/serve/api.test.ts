@@ -4,13 +4,15 @@
  * the router. Jobs run the engine's golden test network on crops of a real CT and on a real zipped DICOM series.
  * Every polling loop is bounded in count and time.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, openApiDocument, ROUTES, startApiServer } from '../../../main/core/api-server/index';
 import { segment } from '../../../main/core/inference/engine';
-import { readImageFile } from '../../../main/core/io/index';
+import { readImageFile, scanPath } from '../../../main/core/io/index';
+import { readDicomSeg, readSourceSeries, segmentationToLabelmap } from '../../../main/core/seg/index';
 import { loadModel } from '../../../main/core/models/registry';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
 import { CT, writeCtCases } from '../batch/cohort';
@@ -19,6 +21,8 @@ import { buildZip } from './zipwriter';
 const MODELS = resolve(PROJECT_ROOT, 'test/fixtures/engine');
 const MODEL_ID = 'golden-totalseg-ct';
 const DICOM = 'totalseg-example/example_ct_dicom';
+const TINY_DICOM = 'dicom-conformance/monai_ct_dicom_tiny'; // 4 slices with gaps: cannot form a volume
+const CT3 = 'dicom-conformance/dcmqi_ct3slice_nrrd_seg/ct-3slice'; // GE CT 512×512×3
 const TOKEN = 'test-token-0123456789abcdef';
 
 interface JobJson {
@@ -29,13 +33,13 @@ interface JobJson {
   etaMs?: number;
   queuePosition?: number;
   error?: { code: string; message: string };
-  result?: { labels: string; stats: string };
+  result?: { labels: string; stats: string; seg?: string };
 }
 interface ErrJson {
   error: { code: string; message: string; subject?: string };
 }
 
-describe.skipIf(!hasData(CT, DICOM))('delineate serve API', () => {
+describe.skipIf(!hasData(CT, DICOM, TINY_DICOM, CT3))('delineate serve API', () => {
   let root: string;
   let api: ApiServer;
   let ct: Buffer;
@@ -180,6 +184,59 @@ describe.skipIf(!hasData(CT, DICOM))('delineate serve API', () => {
     expect(seg1).toMatchObject({ name: 'class 1', voxelCount: count1 });
     expect(seg1!.volumeMl).toBeCloseTo(count1 * 0.027, 9);
     expect(seg1!.intensity.mean).toBeCloseTo(sum1 / count1, 6);
+    // Not a DICOM input: no SEG, and the route says why.
+    expect(done.result?.seg).toBeUndefined();
+    const nores = await call(`/v1/jobs/${jobId}/result/seg`);
+    expect(nores.status).toBe(404);
+    expect(((await nores.json()) as ErrJson).error.message).toMatch(/has no DICOM SEG: the input was not a DICOM series/);
+  });
+
+  it('a job whose series has missing slices fails with the reason, and has no results (409)', async () => {
+    const dir = dataPath(TINY_DICOM);
+    const zip = buildZip(readdirSync(dir).sort().map((f) => ({ name: `CT_DICOM/${f}`, data: readFileSync(join(dir, f)) })));
+    const res = await call(`/v1/jobs?model=${MODEL_ID}&tta=false`, { method: 'POST', body: zip });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { jobId } = (await res.json()) as { jobId: string };
+    const done = await poll(jobId, (j) => !['queued', 'running'].includes(j.status));
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatchObject({ code: 'GEOMETRY', message: expect.stringMatching(/slice\(s\) missing/) });
+    expect((await call(`/v1/jobs/${jobId}/result/labels`)).status).toBe(409);
+  });
+
+  it('a zipped DICOM series gives labels on the series grid and a DICOM SEG referencing it; other inputs have no SEG', async () => {
+    const dir = dataPath(CT3);
+    const zip = buildZip(readdirSync(dir).sort().map((f) => ({ name: `ct-3slice/${f}`, data: readFileSync(join(dir, f)), deflate: true })));
+    const res = await call('/v1/jobs', { method: 'POST', body: form(zip, 'ct3.zip', { model: MODEL_ID, tta: 'false', step: '1' }) });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { jobId } = (await res.json()) as { jobId: string };
+    const done = await poll(jobId, (j) => !['queued', 'running'].includes(j.status));
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.result?.seg).toBe(`/v1/jobs/${jobId}/result/seg`);
+
+    const labelsPath = join(root, 'ct3_labels.nii.gz');
+    writeFileSync(labelsPath, Buffer.from(await (await call(done.result!.labels)).arrayBuffer()));
+    const labels = await readImageFile(labelsPath);
+    const scan = await scanPath(dir);
+    expect(scan.volumes).toHaveLength(1);
+    const series = scan.volumes[0]!;
+    expect(labels.size).toEqual(series.size);
+
+    const sres = await call(done.result!.seg!);
+    expect(sres.status).toBe(200);
+    expect(sres.headers.get('content-type')).toBe('application/dicom');
+    const segPath = join(root, 'ct3_seg.dcm');
+    writeFileSync(segPath, Buffer.from(await sres.arrayBuffer()));
+    const source = await readSourceSeries(series);
+    const read = await readDicomSeg(segPath, { grid: source.grid, seriesInstanceUid: source.seriesInstanceUid, name: 'ct-3slice' });
+    // The SEG, read back onto the source series, holds exactly the label map's voxels.
+    const back = segmentationToLabelmap(read.segmentation);
+    expect(back.segments.map((x) => x.value)).toEqual(labels.data.some((v) => v === 1) ? [1] : []);
+    expect(Array.from(back.data)).toEqual(Array.from(labels.data));
+    if (existsSync('/usr/bin/dciodvfy')) {
+      // dicom3tools' validator: no errors (warnings about optional attributes are allowed).
+      const out = spawnSync('/usr/bin/dciodvfy', [segPath], { encoding: 'utf8' });
+      expect(`${out.stdout}${out.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
+    }
   });
 
   it('bounds the queue (429), cancels a queued job at once and a running one between tiles; results of a cancelled job are 409', async () => {
