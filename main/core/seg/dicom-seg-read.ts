@@ -59,6 +59,52 @@ export interface DicomSegInfo {
   segmentationType: string;
 }
 
+const WRAP_TAG = tag(0x0008, 0x0001);
+
+/**
+ * Items of a sequence. In Implicit VR files the io parser knows only the sequences it needs for images; a
+ * defined-length sequence it does not know stays raw bytes. Those bytes are re-read with the same parser by
+ * wrapping them as an undefined-length element (which it always parses as a sequence).
+ */
+function itemsOf(ds: DataSet, t: number): DataSet[] {
+  const items = ds.items(t);
+  if (items.length) return items;
+  const e = ds.elements.get(t);
+  if (!e || (e.vr !== '??' && e.vr !== 'UN') || e.length <= 0) return [];
+  const raw = ds.raw(t);
+  if (!raw) return [];
+  const buf = new Uint8Array(raw.length + 16);
+  const dv = new DataView(buf.buffer);
+  dv.setUint16(0, 0x0008, true);
+  dv.setUint16(2, 0x0001, true);
+  dv.setUint32(4, 0xffffffff, true);
+  buf.set(raw, 8);
+  dv.setUint16(8 + raw.length, 0xfffe, true);
+  dv.setUint16(10 + raw.length, 0xe0dd, true);
+  try {
+    return parseDicom(buf, true)?.dataset.items(WRAP_TAG) ?? [];
+  } catch {
+    return [];
+  }
+}
+
+function itemOf(ds: DataSet | undefined, t: number): DataSet | undefined {
+  return ds ? itemsOf(ds, t)[0] : undefined;
+}
+
+/** US values of an element, also when Implicit VR left it untyped. */
+function usValues(ds: DataSet, t: number): number[] {
+  const e = ds.elements.get(t);
+  if (e && (e.vr === '??' || e.vr === 'UN')) {
+    const raw = ds.raw(t) ?? new Uint8Array(0);
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const out: number[] = [];
+    for (let o = 0; o + 2 <= raw.byteLength; o += 2) out.push(dv.getUint16(o, ds.littleEndian));
+    return out;
+  }
+  return ds.numbers(t);
+}
+
 function codeOf(ds: DataSet | undefined): CodedConcept | undefined {
   if (!ds) return undefined;
   const value = ds.string(T.CodeValue) ?? ds.string(T.LongCodeValue);
@@ -96,7 +142,7 @@ export function decodeDicomSeg(bytes: Uint8Array, path: string, reference?: SegR
   const info: DicomSegInfo = {
     sopInstanceUid: ds.string(TAGS.SOPInstanceUID) ?? '',
     seriesInstanceUid: ds.string(TAGS.SeriesInstanceUID) ?? '',
-    referencedSeriesUids: ds.items(T.ReferencedSeriesSequence).map((it) => it.string(TAGS.SeriesInstanceUID) ?? '').filter(Boolean),
+    referencedSeriesUids: itemsOf(ds, T.ReferencedSeriesSequence).map((it) => it.string(TAGS.SeriesInstanceUID) ?? '').filter(Boolean),
     frameOfReferenceUid: ds.string(TAGS.FrameOfReferenceUID) ?? '',
     segmentationType: (ds.string(T.SegmentationType) ?? '').toUpperCase(),
   };
@@ -122,27 +168,27 @@ export function decodeDicomSeg(bytes: Uint8Array, path: string, reference?: SegR
   const bits = ds.number(TAGS.BitsAllocated) ?? 0;
   if (!(rows > 0 && cols > 0 && nFrames > 0)) throw fail('FORMAT', 'Rows, Columns or NumberOfFrames missing or zero');
   if ((type === 'BINARY' && bits !== 1) || (type === 'FRACTIONAL' && bits !== 8)) throw fail('FORMAT', `${type} segmentation with BitsAllocated ${bits}`);
-  const maxFrac = ds.number(T.MaximumFractionalValue) ?? 255;
+  const maxFrac = usValues(ds, T.MaximumFractionalValue)[0] ?? 255;
   // Segments.
-  const segItems = ds.items(T.SegmentSequence);
+  const segItems = itemsOf(ds, T.SegmentSequence);
   if (segItems.length === 0) {
-    if (ds.has(T.SegmentSequence)) throw fail('UNSUPPORTED', 'SegmentSequence could not be parsed (implicit VR with defined-length sequences)');
+    if (ds.has(T.SegmentSequence)) throw fail('FORMAT', 'SegmentSequence has no readable items');
     throw fail('FORMAT', 'no SegmentSequence');
   }
   const segByNumber = new Map<number, Omit<LayeredSegment, 'layer' | 'value'>>();
   for (const it of segItems) {
-    const n = it.number(T.SegmentNumber);
+    const n = usValues(it, T.SegmentNumber)[0];
     if (n === undefined) throw fail('FORMAT', 'a SegmentSequence item has no SegmentNumber');
-    const lab = it.numbers(T.RecommendedDisplayCIELabValue);
+    const lab = usValues(it, T.RecommendedDisplayCIELabValue);
     const s: Omit<LayeredSegment, 'layer' | 'value'> = {
       name: it.string(T.SegmentLabel) || `Segment ${n}`,
       color: lab.length === 3 ? dicomLabToRgb(lab) : defaultColor(n),
     };
-    const cat = codeOf(it.item(T.CategoryCode));
+    const cat = codeOf(itemOf(it, T.CategoryCode));
     if (cat) s.category = cat;
-    const typ = codeOf(it.item(T.TypeCode));
+    const typ = codeOf(itemOf(it, T.TypeCode));
     if (typ) s.code = typ;
-    const region = codeOf(it.item(T.AnatomicRegion));
+    const region = codeOf(itemOf(it, T.AnatomicRegion));
     if (region) s.anatomicRegion = region;
     const alg = it.string(T.SegmentAlgorithmType);
     if (alg === 'MANUAL' || alg === 'SEMIAUTOMATIC' || alg === 'AUTOMATIC') s.algorithmType = alg;
@@ -152,17 +198,18 @@ export function decodeDicomSeg(bytes: Uint8Array, path: string, reference?: SegR
     segByNumber.set(n, s);
   }
   // Frame geometry.
-  const shared = ds.item(TAGS.SharedFunctionalGroups);
-  const perFrame = ds.items(TAGS.PerFrameFunctionalGroups);
+  const shared = itemOf(ds, TAGS.SharedFunctionalGroups);
+  const perFrame = itemsOf(ds, TAGS.PerFrameFunctionalGroups);
   if (perFrame.length !== nFrames) throw fail('FORMAT', `PerFrameFunctionalGroupsSequence has ${perFrame.length} items for ${nFrames} frames`);
-  const pick = (f: number, seqTag: number): DataSet | undefined => perFrame[f]?.item(seqTag) ?? shared?.item(seqTag);
+  const pick = (f: number, seqTag: number): DataSet | undefined => itemOf(perFrame[f], seqTag) ?? itemOf(shared, seqTag);
   const frameSegment: number[] = [];
   const framePos: Vec3[] = [];
   let orientation: number[] | undefined;
   let pixelSpacing: number[] | undefined;
   let sliceStep: number | undefined;
   for (let f = 0; f < nFrames; f++) {
-    const segNo = pick(f, T.SegmentIdentificationSequence)?.number(T.ReferencedSegmentNumber) ?? (segByNumber.size === 1 ? [...segByNumber.keys()][0] : undefined);
+    const sid = pick(f, T.SegmentIdentificationSequence);
+    const segNo = (sid ? usValues(sid, T.ReferencedSegmentNumber)[0] : undefined) ?? (segByNumber.size === 1 ? [...segByNumber.keys()][0] : undefined);
     if (segNo === undefined || !segByNumber.has(segNo)) throw fail('FORMAT', `frame ${f + 1}: ReferencedSegmentNumber ${segNo ?? 'missing'} is not in SegmentSequence`);
     frameSegment.push(segNo);
     const pos = pick(f, TAGS.PlanePositionSequence)?.numbers(TAGS.ImagePositionPatient) ?? [];

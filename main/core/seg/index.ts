@@ -95,6 +95,13 @@ export async function openSegmentation(path: string, reference?: OpenReference):
 }
 
 function place(r: ReadSegmentation, path: string, reference: OpenReference): ReadSegmentation {
+  const s = r.segmentation;
+  if (s.size.every((x) => x === 1)) {
+    // Slicer writes a segmentation without voxels as a single voxel whose geometry means nothing.
+    const n = reference.grid.size[0] * reference.grid.size[1] * reference.grid.size[2];
+    const layers = s.layers.map(() => (s.dataType === 'uint8' ? new Uint8Array(n) : new Uint16Array(n)));
+    return { segmentation: { ...s, ...reference.grid, layers }, warnings: r.warnings };
+  }
   const { segmentation, droppedVoxels } = placeOnGrid(r.segmentation, reference.grid, path, reference.name);
   const warnings = [...r.warnings];
   if (droppedVoxels) warnings.push(`${path}: ${droppedVoxels} segment voxel(s) lie outside ${reference.name} and were left out`);

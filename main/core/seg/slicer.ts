@@ -278,6 +278,7 @@ export function decodeSlicerSeg(bytes: Uint8Array, path: string): ReadSegmentati
     if (o.length === 3 && o.every(Number.isInteger))
       warnings.push(`${file}: stored as a crop at offset ${o.join(' ')} of its reference image (placed on the reference grid by its geometry)`);
   }
+  if (n === 1) warnings.push(`${file}: a single voxel — Slicer's way of saving a segmentation without voxel data (segments kept, empty)`);
   const source = kv.get('Segmentation_SourceRepresentation') ?? kv.get('Segmentation_MasterRepresentation');
   if (source && source !== 'Binary labelmap')
     throw new DelineateError('UNSUPPORTED', `${path}: source representation '${source}' is not supported (only 'Binary labelmap')`, { subject: path });

@@ -202,6 +202,16 @@ describe.skipIf(!hasData(`${STUDY}/T1post`, `${STUDY}/MaskTumor`, DCMQI))('expor
     }
     if (toolAvailable('dcmdump')) expect(() => execFileSync('dcmdump', ['-q', e.segPath], { stdio: 'pipe' })).not.toThrow();
 
+    // The same SEG re-encoded by dcmtk as Implicit VR Little Endian, with defined and with undefined lengths.
+    if (toolAvailable('dcmconv'))
+      for (const lengths of ['+e', '-e']) {
+        const implicit = join(dir, `implicit${lengths}.dcm`);
+        execFileSync('dcmconv', ['+ti', lengths, e.segPath, implicit], { stdio: 'pipe' });
+        const r = await openSegmentation(implicit, ref);
+        expect(r.segmentation.segments.map((s) => [s.value, s.name, s.color, s.code])).toEqual((await openSegmentation(e.segPath, ref)).segmentation.segments.map((s) => [s.value, s.name, s.color, s.code]));
+        for (const s of seg.segments) expect(Buffer.from(maskOf(r.segmentation, s.value)).equals(Buffer.from(maskOf(seg, s.value))), `implicit ${lengths} segment ${s.value}`).toBe(true);
+      }
+
     // A SEG for another series (dcmqi's CT liver) opened on the MR: a clear error naming both UIDs.
     await expect(openSegmentation(dataPath(DCMQI, 'liver.dcm'), ref)).rejects.toThrow(
       new RegExp(`references series 1\\.2\\.392\\.200103\\.20080913\\.113635\\.1\\.2009\\.6\\.22\\.21\\.43\\.10\\.23430\\.1, but the open series T1post is ${e.source.seriesInstanceUid.replace(/\./g, '\\.')}`),

@@ -203,6 +203,22 @@ describe('Slicer .seg.nrrd', () => {
     expect(compactLayers(s).layers.length).toBe(2);
   });
 
+  it("Slicer's single-voxel file (a segmentation without voxels) opens as empty segments on the image grid", async () => {
+    const kv = new Map([
+      ['Segment0_Name', 'Empty one'],
+      ['Segment0_LabelValue', '1'],
+      ['Segment0_Layer', '0'],
+    ]);
+    const path = join(dir, 'template.seg.nrrd');
+    await writeFile(path, encodeNrrd({ listSize: 1, size: [1, 1, 1], spacingMm: [1, 1, 1], originMm: [0, 0, 0], direction: ID, type: 'uint8', data: new Uint8Array(1), keyValues: kv }));
+    const image: Grid = { size: [4, 3, 2], spacingMm: [0.5, 0.5, 3], originMm: [10, 20, 30], direction: ID };
+    const r = await openSegmentation(path, { grid: image, name: 'image' });
+    expect(r.segmentation.size).toEqual([4, 3, 2]);
+    expect(r.segmentation.segments.map((x) => x.name)).toEqual(['Empty one']);
+    expect(r.segmentation.layers[0]!.every((v) => v === 0)).toBe(true);
+    expect(r.warnings.join('\n')).toMatch(/single voxel/);
+  });
+
   it('a cropped file is placed on the reference grid by its geometry; other grids are refused', () => {
     const ref: Grid = { size: [10, 8, 6], spacingMm: [1, 1, 2], originMm: [0, 0, 0], direction: ID };
     const crop = { listSize: 1, size: [2, 2, 1] as Vec3, spacingMm: [1, 1, 2] as Vec3, originMm: [3, 4, 6] as Vec3, direction: ID, type: 'uint8' as const, data: Uint8Array.from([1, 1, 0, 1]) };
@@ -392,6 +408,33 @@ describe('DICOM SEG on a synthetic oblique series', () => {
     const again = await scanPath(series.folder);
     expect(again.volumes[0]!.files.length).toBe(4);
     expect((await readFile(again.volumes[0]!.files[0]!)).byteLength).toBeGreaterThan(0);
+  });
+
+  it('more than 255 segments: uint16 labels through NIfTI, .seg.nrrd and DICOM SEG', async () => {
+    const series = await writeSyntheticSeries(join(dir, 'series300'), { cols: 20, rows: 16, slices: 2, spacingMm: [1, 1, 2], originMm: [0, 0, 0] });
+    const src = await readSourceSeries((await scanPath(series.folder)).volumes[0]!);
+    const n = 20 * 16 * 2;
+    const layer = new Uint16Array(n);
+    const segments: LayeredSegment[] = [];
+    for (let v = 1; v <= 300; v++) {
+      layer[v * 2] = v; // one voxel each
+      segments.push({ value: v, name: `s${v}`, color: [v % 256, 0, 0], layer: 0 });
+    }
+    const seg: Segmentation = { ...src.grid, dataType: 'uint16', layers: [layer], segments };
+    const ref = { grid: src.grid, seriesInstanceUid: src.seriesInstanceUid, name: 'series300' };
+    for (const [name, format] of [
+      ['many.nii.gz', 'labelmap'],
+      ['many.seg.nrrd', 'slicer-seg'],
+      ['many.dcm', 'dicom-seg'],
+    ] as const) {
+      const path = join(dir, name);
+      await saveSegmentation(seg, path, format === 'dicom-seg' ? { format, source: src } : { format });
+      const r = await openSegmentation(path, ref);
+      expect(r.segmentation.dataType, name).toBe('uint16');
+      expect(r.segmentation.segments.length, name).toBe(300);
+      expect(r.segmentation.segments[299]!.name, name).toBe('s300');
+      expect(voxelsOf(r.segmentation), name).toEqual(voxelsOf(seg));
+    }
   });
 
   it('truncated pixel data and non-SEG files are clear FORMAT errors', async () => {
