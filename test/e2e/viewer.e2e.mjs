@@ -56,6 +56,7 @@ export default async function viewerE2e(ctx) {
   );
   await ctx.screenshot('viewer-02-ct-loaded');
   await assertLabels(page);
+  for (const v of ['axial', 'coronal', 'sagittal', '3d']) await assertNotBlank(page, v);
   assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'ct-soft', 'CT opens with the soft-tissue window');
   assert.match(await text(page, '[data-testid=wl-readout]'), /W 400 L 40\b/);
   const ctCounts = await sliceCounts(page);
@@ -140,6 +141,7 @@ export default async function viewerE2e(ctx) {
   await waitLoaded(page, await t1.getAttribute('data-volume-id'));
   await ctx.screenshot('viewer-10-mr-t1-loaded');
   await assertLabels(page);
+  for (const v of ['axial', 'coronal', 'sagittal', '3d']) await assertNotBlank(page, v);
   assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'auto', 'MR opens with the percentile window');
   assert.equal(await page.inputValue('[data-testid=vr-preset]'), 'mr');
   const m0 = await sliceNumber(page, 'axial');
@@ -291,6 +293,21 @@ async function drag(page, view, { dx, dy, button, modifiers = [] }) {
   await page.mouse.up({ button });
   for (const m of modifiers) await page.keyboard.up(m);
   await settle(page);
+}
+
+/**
+ * A view shows an image: at least 2% of the pixels of its inner part (12% margins, clear of the corner text and
+ * edge labels) are clearly brighter than the background.
+ */
+async function assertNotBlank(page, view) {
+  const box = await page.locator(`[data-testid=view-${view}]`).boundingBox();
+  assert.ok(box, `${view} view is laid out`);
+  const clip = { x: box.x + box.width * 0.12, y: box.y + box.height * 0.12, width: Math.floor(box.width * 0.76), height: Math.floor(box.height * 0.76) };
+  const img = decodePng(await page.screenshot({ clip }));
+  let bright = 0;
+  for (const g of img.grey) if (g > 40) bright++;
+  const fraction = bright / img.grey.length;
+  assert.ok(fraction > 0.02, `the ${view} view is not blank (${(fraction * 100).toFixed(1)}% of pixels lit)`);
 }
 
 /** PNG of the middle 70% of the axial view (away from the corner overlays and edge labels). */
