@@ -3,20 +3,21 @@
  * golden test network: a corrupt case in the middle, shards, and a run cancelled mid-case then resumed.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
 import type { CliIo } from '../../../main/cli/io';
 import { type BatchEvent, discoverCases, type RunRecord, runBatch } from '../../../main/core/batch/index';
-import { scanPath } from '../../../main/core/io/index';
+import { readImageFile, scanPath } from '../../../main/core/io/index';
 import { loadModel } from '../../../main/core/models/registry';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
 import { CT, writeCorrupt, writeCtCases } from './cohort';
 
 const MODEL = resolve(PROJECT_ROOT, 'test/fixtures/engine/totalseg-ct');
 const TCIA_DICOM = 'tcia-brain-tumor-progression/dicom';
+const CT3 = 'dicom-conformance/dcmqi_ct3slice_nrrd_seg/ct-3slice'; // a real 3-slice CT DICOM series
 
 function capture(signal = new AbortController().signal): CliIo & { out: string; err: string } {
   const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), isTTY: false, signal };
@@ -28,7 +29,7 @@ const sha256 = (path: string): string => createHash('sha256').update(readFileSyn
 // Fast settings for two busy cores: no mirroring, one tile per case.
 const FAST = ['--model', MODEL, '--no-tta'];
 
-describe.skipIf(!hasData(CT))('delineate batch', () => {
+describe.skipIf(!hasData(CT, CT3))('delineate batch', () => {
   let root: string;
   let cohort: string;
   let full: string;
@@ -78,11 +79,14 @@ describe.skipIf(!hasData(CT))('delineate batch', () => {
     const ids: string[][] = [];
     for (const i of [0, 1]) {
       const io = capture();
+      io.isTTY = i === 1; // shard 1 draws the progress bar
       const code = await main(['batch', cohort, ...FAST, '--output', out, '--shard', `${i}/2`], io);
       const rec = readRecord(join(out, `run.shard-${i}-of-2.json`));
       expect(rec.shard).toEqual({ index: i, count: 2 });
       ids.push(Object.keys(rec.cases).sort());
       expect(code).toBe(ids[i]!.includes('ct1') ? 1 : 0);
+      if (io.isTTY) expect(io.err).toMatch(/\r\[#*\.*\] case 2\/2 ct3 tiles 1\/1/);
+      else expect(io.err).not.toContain('\r');
     }
     // Round robin over sorted ids: ct0, ct2 | ct1, ct3.
     expect(ids).toEqual([
@@ -140,6 +144,24 @@ describe.skipIf(!hasData(CT))('delineate batch', () => {
     controller3.abort();
     await main(['batch', cohort, '--model', MODEL, '--output', out, '--resume'], { ...io3, signal: controller3.signal });
     expect(io3.err).toMatch(/made with other settings/);
+  });
+
+  it('runs a text list mixing an image file and a DICOM series folder', async () => {
+    const list = join(root, 'cases.txt');
+    writeFileSync(list, `# two cases\nimagesTs/ct0_0000.nii.gz\n${dataPath(CT3)}\n`);
+    const out = join(root, 'from-list');
+    const io = capture();
+    const code = await main(['batch', list, ...FAST, '--step', '1', '--output', out], io);
+    expect(code, io.err).toBe(0);
+    const rec = readRecord(join(out, 'run.json'));
+    expect(rec.input.kind).toBe('list');
+    expect(Object.keys(rec.cases)).toEqual(['ct-3slice', 'ct0']);
+    expect(rec.cases['ct-3slice']).toMatchObject({ status: 'succeeded', inputs: [dataPath(CT3)] });
+    expect(rec.settings.tileStepSize).toBe(1);
+    const labels = await readImageFile(join(out, 'ct-3slice.nii.gz'));
+    const series = (await scanPath(dataPath(CT3))).volumes[0]!;
+    expect(labels.size).toEqual(series.size);
+    labels.originMm.forEach((v, i) => expect(v).toBeCloseTo(series.originMm[i]!, 3));
   });
 
   it('rejects bad arguments with usage errors (exit 2)', async () => {
