@@ -191,6 +191,38 @@ describe.skipIf(!hasData('tcia-brain-tumor-progression/dicom', 'tcia-brain-tumor
   },
 );
 
+describe.skipIf(!hasData('tcia-brain-tumor-progression/dicom', 'tcia-brain-tumor-progression/nifti'))('delineate convert', () => {
+  it('writes an oblique DICOM series to .nii.gz that matches dcm2niix in geometry and voxels', async () => {
+    const { main } = await import('../../../main/cli/index');
+    const out = join(tmp, 'convert.nii.gz');
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['convert', dataPath('tcia-brain-tumor-progression/dicom/PGBM-003_03-29-1995/T1post'), out], {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      isTTY: false,
+      signal: new AbortController().signal,
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ output: out, size: [280, 320, 22], dataType: 'uint16', warnings: [] });
+    // Both files read by the test's own NIfTI reader: same physical grid, same voxels.
+    const ours = readNiftiReference(out);
+    const ref = readNiftiReference(dataPath('tcia-brain-tumor-progression/nifti/PGBM-003_03-29-1995/PGBM-003_03-29-1995_T1post.nii.gz'));
+    const asVolume = {
+      size: ours.size,
+      spacingMm: [0, 1, 2].map((c) => Math.hypot(ours.ijkToLps[c]!, ours.ijkToLps[4 + c]!, ours.ijkToLps[8 + c]!)) as [number, number, number],
+      originMm: [ours.ijkToLps[3]!, ours.ijkToLps[7]!, ours.ijkToLps[11]!] as [number, number, number],
+      direction: [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => ours.ijkToLps[r * 4 + c]! / Math.hypot(ours.ijkToLps[c]!, ours.ijkToLps[4 + c]!, ours.ijkToLps[8 + c]!))) as never,
+      dataType: 'float64' as const,
+      data: ours.values,
+    };
+    const cmp = compareWithReference(asVolume, ref);
+    expect(cmp.maxCornerErrorMm).toBeLessThan(0.01);
+    expect(cmp.mismatched).toBe(0);
+  });
+});
+
 describe.skipIf(!hasData('totalseg-example/example_ct_dicom', 'totalseg-example/dcm2niix_ref'))('TotalSegmentator CT: JPEG 2000, overlapping slices', () => {
   it('matches dcm2niix in geometry and HU voxels', async () => {
     const scan = await scanPath(dataPath('totalseg-example/example_ct_dicom'));
