@@ -147,6 +147,32 @@ describe.skipIf(!hasData(DCMQI))('dcmqi CT 3-slice: DICOM SEG vs 3D Slicer label
   });
 });
 
+const ENHANCED = 'dicom-conformance/niivue_dicom/enh_multiframe_mr.dcm';
+
+describe.skipIf(!hasData(ENHANCED))('DICOM SEG on an enhanced multi-frame source', () => {
+  it('references source frames by ReferencedFrameNumber, passes dciodvfy and round-trips', async () => {
+    const scan = await scanPath(dataPath(ENHANCED));
+    const src = await readSourceSeries(scan.volumes[0]!);
+    expect(src.slices.length).toBe(src.grid.size[2]);
+    expect(src.slices.every((s) => s.frameNumber !== undefined && s.sopInstanceUid === src.slices[0]!.sopInstanceUid)).toBe(true);
+    expect(new Set(src.slices.map((s) => s.frameNumber)).size).toBe(src.slices.length);
+    const n = src.grid.size[0] * src.grid.size[1] * src.grid.size[2];
+    const layer = new Uint8Array(n);
+    for (let i = 0; i < n; i += 3) layer[i] = 1;
+    const seg: Segmentation = { ...src.grid, dataType: 'uint8', layers: [layer], segments: [{ value: 1, name: 'Every third voxel', color: [10, 200, 30], layer: 0 }] };
+    const path = join(dir, 'enhanced-seg.dcm');
+    const bytes = encodeDicomSeg(seg, src).bytes;
+    await writeFileAtomic(path, bytes);
+    // Frame k's source is frame number (1-based) of the one instance, in the order the io planner sorted them.
+    if (!toolAvailable('dcmdump')) return;
+    const text = execFileSync('dcmdump', ['+P', '0008,1160', path], { encoding: 'utf8' });
+    expect(text.trim().split('\n').map((l) => Number(/\[(\d+)\]/.exec(l)![1]))).toEqual(src.slices.map((s) => s.frameNumber));
+    if (toolAvailable('dciodvfy')) expect(dciodvfy(path).errors).toEqual([]);
+    const back = await openSegmentation(path, referenceOf(src, 'enhanced MR'));
+    expect(Buffer.from(back.segmentation.layers[0]!).equals(Buffer.from(layer))).toBe(true);
+  });
+});
+
 describe.skipIf(!hasData(`${STUDY}/T1post`, `${STUDY}/MaskTumor`, DCMQI))('exports of a tumour segmentation on the oblique TCIA MR', () => {
   it('reopen exactly, match highdicom/slicerio/nibabel, pass dciodvfy and dcmdump, refuse another series', async () => {
     const e = await writeExports(dir);
