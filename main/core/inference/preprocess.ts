@@ -88,12 +88,18 @@ export function nonzeroMask(data: Float32Array, channels: number, shape: Vec3n):
   }
   // Flood the background from the border (6-connectivity); unreached background = holes → foreground.
   const [n0, n1, n2] = shape;
+  if (mask.every((v) => v === 1)) return mask; // nothing to fill
   const reached = new Uint8Array(n);
-  const stack = new Int32Array(n);
+  let stack = new Int32Array(1 << 20);
   let sp = 0;
   const push = (i: number): void => {
     if (mask[i] === 0 && reached[i] === 0) {
       reached[i] = 1;
+      if (sp === stack.length) {
+        const grown = new Int32Array(Math.min(n, stack.length * 2));
+        grown.set(stack);
+        stack = grown;
+      }
       stack[sp++] = i;
     }
   };
@@ -141,6 +147,7 @@ export function maskBbox(mask: Uint8Array, shape: Vec3n): [Vec3n, Vec3n] {
 
 /** Copy the box [lo, hi) of each channel of a [C, shape] tensor. */
 export function cropTensor<T extends Float32Array | Uint8Array>(data: T, channels: number, shape: Vec3n, lo: Vec3n, hi: Vec3n): T {
+  if (lo.every((v) => v === 0) && hi.every((v, d) => v === shape[d])) return data; // the whole extent: no copy
   const out = new (data.constructor as new (n: number) => T)(channels * (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]));
   const n = shape[0] * shape[1] * shape[2];
   let o = 0;

@@ -133,7 +133,31 @@ export function resizeAxis(src: FloatArray, outer: number, inner: number, plan: 
       }
     return;
   }
-  // Order 3: pad by 12 edge samples, prefilter (scipy ni_splines.c, mirror init), 4 taps.
+  // Order 3: pad by 12 edge samples, prefilter (scipy ni_splines.c, mirror init), 4 taps. Wide slabs (a slow
+  // axis) are processed in column chunks so the float64 coefficient buffer stays small.
+  const CHUNK = 8192;
+  if (inner > CHUNK) {
+    const n = inLen + 2 * PAD3;
+    const buf = scratch && scratch.length >= n * CHUNK ? scratch : new Float64Array(n * CHUNK);
+    const srcChunk = new Float64Array(inLen * CHUNK);
+    const dstChunk = new Float64Array(outLen * CHUNK);
+    for (let b = 0; b < outer; b++)
+      for (let q0 = 0; q0 < inner; q0 += CHUNK) {
+        const w = Math.min(CHUNK, inner - q0);
+        const sv = w === CHUNK ? srcChunk : new Float64Array(inLen * w);
+        const dv = w === CHUNK ? dstChunk : new Float64Array(outLen * w);
+        for (let i = 0; i < inLen; i++) {
+          const s0 = b * srcBlock + i * inner + q0;
+          for (let q = 0; q < w; q++) sv[i * w + q] = src[s0 + q]!;
+        }
+        resizeAxis(sv, 1, w, plan, dv, buf);
+        for (let o = 0; o < outLen; o++) {
+          const d0 = b * dstBlock + o * inner + q0;
+          for (let q = 0; q < w; q++) dst[d0 + q] = dv[o * w + q]!;
+        }
+      }
+    return;
+  }
   const n = inLen + 2 * PAD3;
   const c = scratch && scratch.length >= n * inner ? scratch : new Float64Array(n * inner);
   const z = POLE3;
@@ -208,6 +232,8 @@ export function resizeChannel(src: FloatArray, shape: readonly number[], newShap
   const inPlane = Array.from({ length: ndim }, (_, a) => a).filter((a) => a !== sepAxis);
   const needInPlane = sepAxis === null || inPlane.some((a) => shape[a] !== newShape[a]);
   if (needInPlane) {
+    // Shrinking axes first keeps the float64 intermediates small (the tensor product does not depend on the order).
+    inPlane.sort((a, b) => newShape[a]! / shape[a]! - newShape[b]! / shape[b]!);
     for (const a of inPlane) {
       const out = [...curShape];
       out[a] = newShape[a]!;

@@ -78,3 +78,23 @@ describe('mirror combinations', () => {
     expect(mirrorCombinations([])).toEqual([]);
   });
 });
+
+describe('resizeAxis column chunking', () => {
+  it('a wide slab (inner > 8192) gives the same values as column-by-column resizing', async () => {
+    const { planAxis, resizeAxis } = await import('../../../main/core/inference/resample');
+    const r = rng(7);
+    const inLen = 9;
+    const inner = 8192 + 1000;
+    const src = Float64Array.from({ length: inLen * inner }, () => r() * 100);
+    const plan = planAxis(inLen, 14, 3);
+    const wide = new Float64Array(14 * inner);
+    resizeAxis(src, 1, inner, plan, wide);
+    const col = new Float64Array(inLen);
+    const out = new Float64Array(14);
+    for (const q of [0, 1, 8191, 8192, 9191]) {
+      for (let i = 0; i < inLen; i++) col[i] = src[i * inner + q]!;
+      resizeAxis(col, 1, 1, plan, out);
+      for (let o = 0; o < 14; o++) expect(wide[o * inner + q]).toBe(out[o]);
+    }
+  });
+});
