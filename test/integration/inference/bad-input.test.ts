@@ -124,13 +124,21 @@ describe('CLI segment and models', () => {
     await writeVolume(ctVolume([30, 25, 12]), input);
     const out = join(tmp, 'labels.nii.gz');
     const io = captureIo();
-    const code = await main(['segment', input, '--model', FIXTURE, '--output', out, '--no-tta', '--device', 'cpu'], io);
+    const probs = join(tmp, 'probs.nii.gz');
+    const code = await main(['segment', input, '--model', FIXTURE, '--output', out, '--no-tta', '--device', 'cpu', '--probabilities', probs], io);
     expect(code, io.err).toBe(0);
     const summary = JSON.parse(io.out) as { output: string; model: string; labels: { value: number; voxels: number }[]; tiles: number };
     expect(summary.model).toBe('golden-totalseg-ct');
     expect(summary.labels.reduce((s, l) => s + l.voxels, 0)).toBe(30 * 25 * 12);
     const labels = await readImageFile(out);
     expect(labels.size).toEqual([30, 25, 12]);
+    // Probabilities: one float32 volume per class, summing to 1, argmax = the label.
+    const p0 = await readImageFile(join(tmp, 'probs_0.nii.gz'));
+    const p1 = await readImageFile(join(tmp, 'probs_1.nii.gz'));
+    for (const i of [0, 777, 4321, labels.data.length - 1]) {
+      expect(p0.data[i]! + p1.data[i]!).toBeCloseTo(1, 5);
+      expect(labels.data[i]).toBe(p1.data[i]! > p0.data[i]! ? 1 : 0);
+    }
 
     const io2 = captureIo();
     expect(await main(['models', '--json'], io2)).toBe(0);

@@ -98,3 +98,36 @@ describe('resizeAxis column chunking', () => {
     }
   });
 });
+
+describe('labelRow', () => {
+  it('softmax: first maximal channel wins ties (NumPy argmax)', async () => {
+    const { labelRow } = await import('../../../main/core/inference/export');
+    const out = new Uint16Array(3);
+    // 3 classes × 3 voxels: voxel 0 → 2, voxel 1 tie 0/1 → 0, voxel 2 → 1
+    labelRow(Float32Array.from([0, 1, 0, 1, 1, 5, 3, 0.5, 1]), 3, 3, { kind: 'softmax', labels: [] }, out);
+    expect([...out]).toEqual([2, 0, 1]);
+  });
+  it('sigmoid regions: later regions overwrite earlier ones where sigmoid > 0.5', async () => {
+    const { labelRow } = await import('../../../main/core/inference/export');
+    const out = new Uint16Array(4);
+    // BraTS-like: regions (whole tumour, tumour core, enhancing) written as 2, 1, 3
+    const logits = Float32Array.from([5, 5, 5, -5, /**/ -5, 5, 5, 5, /**/ -5, -5, 5, 5]);
+    labelRow(logits, 3, 4, { kind: 'sigmoid', regions: [[1, 2, 3], [1, 3], [3]], regionClassOrder: [2, 1, 3], labels: [] }, out);
+    expect([...out]).toEqual([2, 1, 3, 3]);
+    // sigmoid(1e-9) rounds to exactly 0.5 in float32: not foreground (as torch)
+    labelRow(Float32Array.from([1e-9]), 1, 1, { kind: 'sigmoid', regions: [[1]], regionClassOrder: [1], labels: [] }, out);
+    expect(out[0]).toBe(0);
+  });
+});
+
+describe('MONAI tiling', () => {
+  it('interval int(patch·(1−overlap)), last start clamped to size − patch', async () => {
+    const { computeTileSteps } = await import('../../../main/core/inference/tiling');
+    // MONAI dense_patch_slices by hand: size 100, roi 64, overlap 0.25 → interval 48 → starts 0, 36 (48 clamped)
+    expect(computeTileSteps([100], [64], 0.75, 'monai')).toEqual([[0, 36]]);
+    // overlap 0.5 → interval 32 → 0, 32, 36
+    expect(computeTileSteps([100], [64], 0.5, 'monai')).toEqual([[0, 32, 36]]);
+    expect(computeTileSteps([64], [64], 0.5, 'monai')).toEqual([[0]]);
+    expect(computeTileSteps([130], [64], 0.5, 'monai')).toEqual([[0, 32, 64, 66]]);
+  });
+});
