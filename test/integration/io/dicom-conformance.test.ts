@@ -3,7 +3,8 @@
  * progression, totalseg-example). Geometry is compared through physical LPS positions (the reference NIfTI
  * affine is converted RAS→LPS by the test's own reader, not by itk-wasm); voxels are compared one by one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,7 +78,6 @@ describe.skipIf(!hasData('dicom-conformance/niivue_dicom'))('enhanced multi-fram
   it.skipIf(!hasCommand('dcm2niix'))('enh_multiframe_mr.dcm: per-frame positions give the dcm2niix grid and voxels', async () => {
     const out = join(tmp, 'enh');
     rmSync(out, { recursive: true, force: true });
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(out);
     const refs = runDcm2niix(dataPath('dicom-conformance/niivue_dicom'), out);
     const scan = await scanPath(dataPath('dicom-conformance/niivue_dicom'));
@@ -97,6 +97,42 @@ describe.skipIf(!hasData('dicom-conformance/niivue_dicom'))('enhanced multi-fram
       expect(cmp.maxCornerErrorMm).toBeLessThan(0.01);
       expect(cmp.mismatched).toBe(0);
     }
+  });
+});
+
+describe.skipIf(!hasData('dicom-conformance/niivue_dicom', 'tcia-brain-tumor-progression/dicom'))('the same images recompressed with DCMTK decode identically', () => {
+  const enh = () => dataPath('dicom-conformance/niivue_dicom/enh_multiframe_mr.dcm');
+  it.skipIf(!hasCommand('dcmcrle') || !hasCommand('dcmcjpls') || !hasCommand('dcmcjpeg'))(
+    'enhanced multi-frame MR as RLE, JPEG-LS and JPEG lossless (per-frame fragments)',
+    async () => {
+      const base = await readVolume((await scanPath(enh())).volumes[0]!);
+      for (const [tool, args, ts] of [
+        ['dcmcrle', [], '1.2.840.10008.1.2.5'],
+        ['dcmcjpls', [], '1.2.840.10008.1.2.4.80'],
+        ['dcmcjpeg', ['+e1'], '1.2.840.10008.1.2.4.70'],
+      ] as const) {
+        const out = join(tmp, `enh-${tool}.dcm`);
+        execFileSync(tool, [...args, enh(), out]);
+        const h = await readDicomHeader(out);
+        expect(h.kind === 'image' && h.header.transferSyntax).toBe(ts);
+        const scan = await scanPath(out);
+        const vol = await readVolume(scan.volumes[0]!);
+        expect(scan.volumes[0]!.originMm).toEqual((await scanPath(enh())).volumes[0]!.originMm);
+        expect(Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength).equals(Buffer.from(base.data.buffer, base.data.byteOffset, base.data.byteLength))).toBe(true);
+      }
+    },
+  );
+
+  it.skipIf(!hasCommand('dcmcjpls'))('a 22-slice series as JPEG-LS, files in non-anatomical order, batch-decoded in slice order', async () => {
+    const src = dataPath('tcia-brain-tumor-progression/dicom/PGBM-003_03-29-1995/T1post');
+    const dir = join(tmp, 'jls-series');
+    mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(src)) execFileSync('dcmcjpls', [join(src, f), join(dir, f)]);
+    const base = await readVolume((await scanPath(src)).volumes[0]!);
+    const scan = await scanPath(dir);
+    expect(scan.volumes).toHaveLength(1);
+    const vol = await readVolume(scan.volumes[0]!);
+    expect(Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength).equals(Buffer.from(base.data.buffer, base.data.byteOffset, base.data.byteLength))).toBe(true);
   });
 });
 
