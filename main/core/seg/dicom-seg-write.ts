@@ -171,9 +171,12 @@ export function encodeDicomSeg(seg: Segmentation, source: SourceSeries, options:
       seq(0x0062, 0x000a, [[el(0x0062, 0x000b, 'US', f.number)]]),
     ];
   });
+  // SliceThickness: the source's (slices may be thinner than their spacing), else the spacing.
+  const srcThickness = src.number(TAGS.SliceThickness);
+  const thickness = srcThickness !== undefined && srcThickness > 0 ? srcThickness : seg.spacingMm[2];
   const shared: DicomElement[] = [
     seq(0x0028, 0x9110, [
-      [el(0x0018, 0x0050, 'DS', seg.spacingMm[2]), el(0x0018, 0x0088, 'DS', seg.spacingMm[2]), el(0x0028, 0x0030, 'DS', [seg.spacingMm[1], seg.spacingMm[0]])],
+      [el(0x0018, 0x0050, 'DS', thickness), el(0x0018, 0x0088, 'DS', seg.spacingMm[2]), el(0x0028, 0x0030, 'DS', [seg.spacingMm[1], seg.spacingMm[0]])],
     ]),
     seq(0x0020, 0x9116, [[el(0x0020, 0x0037, 'DS', [d[0], d[3], d[6], d[1], d[4], d[7]])]]),
   ];

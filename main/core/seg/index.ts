@@ -5,14 +5,13 @@
  * i fastest, plus warnings for what it had to assume; {@link openSegmentation} puts any of them onto the open
  * image's grid or says clearly why it cannot. Writes are atomic; source images are only read.
  */
-import { readFile } from 'node:fs/promises';
 import { DelineateError } from '../../common/errors';
 import type { Segmentation } from '../../common/segmentation';
 import type { Grid } from '../../common/volume';
 import { gridDifference } from '../metrics/grid';
 import { readDicomSeg } from './dicom-seg-read';
 import { type DicomSegOptions, writeDicomSeg } from './dicom-seg-write';
-import { readLabelmap, writeLabelmap } from './labelmap';
+import { readHead, readLabelmap, writeLabelmap } from './labelmap';
 import { placeOnGrid } from './layers';
 import { type ReadSegmentation, readSlicerSeg, writeSlicerSeg } from './slicer';
 import type { SourceSeries } from './source';
@@ -24,7 +23,7 @@ export { type DicomSegInfo, type SegReference, decodeDicomSeg, readDicomSeg } fr
 export { type DicomSegOptions, type EncodedDicomSeg, IMPLEMENTATION_CLASS_UID, SEGMENTATION_STORAGE, encodeDicomSeg, writeDicomSeg } from './dicom-seg-write';
 export { type ReadLabelmapOptions, parseSegmentSidecar, readLabelmap, segmentTableJson, sidecarPath, writeLabelmap } from './labelmap';
 export { checkSegmentation, compactLayers, packSegments, placeOnGrid, segmentVoxelIndices, segmentationToLabelmap } from './layers';
-export { type NrrdImage, encodeNrrd, parseNrrd } from './nrrd';
+export { type NrrdImage, encodeNrrd, nrrdKeyValues, parseNrrd } from './nrrd';
 export { type ReadSegmentation, decodeSlicerSeg, encodeSlicerSeg, hasSlicerSegmentFields, readSlicerSeg, terminologyEntry, writeSlicerSeg } from './slicer';
 export { type SourceSeries, type SourceSlice, readSourceSeries } from './source';
 
@@ -41,7 +40,7 @@ export async function detectSegmentationFormat(path: string): Promise<Segmentati
   if (/\.(nii|nii\.gz|nrrd)$/.test(lower)) return 'labelmap';
   let head: Uint8Array;
   try {
-    head = (await readFile(path)).subarray(0, 132);
+    head = await readHead(path, 132);
   } catch (e) {
     throw new DelineateError('NOT_FOUND', `${path}: cannot read (${(e as Error).message})`, { subject: path, cause: e });
   }

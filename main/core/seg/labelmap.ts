@@ -11,7 +11,7 @@
  * `SegmentN_*` fields in the header (a `.seg.nrrd` saved under another name is read as one). Labels without a table
  * entry get "Segment N" and a default colour, with a warning.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DelineateError } from '../../common/errors';
 import type { CodedConcept, LayeredSegment, Segmentation } from '../../common/segmentation';
@@ -22,7 +22,7 @@ import { labelmapFromVolume, parseSegmentTable } from '../mesh/labels';
 import { writeFileAtomic } from './atomic';
 import { defaultColor } from './color';
 import { segmentationToLabelmap } from './layers';
-import { parseNrrd } from './nrrd';
+import { nrrdKeyValues } from './nrrd';
 import { type ReadSegmentation, decodeSlicerSeg, hasSlicerSegmentFields } from './slicer';
 
 const LABELMAP_EXT = /\.(nii\.gz|nii|nrrd)$/i;
@@ -103,6 +103,18 @@ export async function writeLabelmap(labels: Labelmap | Segmentation, path: strin
   return { imagePath: path, sidecarPath: side };
 }
 
+/** The first `bytes` bytes of a file (fewer when it is shorter). */
+export async function readHead(path: string, bytes: number): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readText(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
@@ -131,20 +143,15 @@ export async function readLabelmap(path: string, options: ReadLabelmapOptions = 
   if (!LABELMAP_EXT.test(path)) throw new DelineateError('USAGE', `${path}: a labelmap file must end in .nii.gz, .nii or .nrrd`, { subject: path });
   if (/\.nrrd$/i.test(path)) {
     // A NRRD with Slicer segment fields is a segmentation file: read it with its metadata (and layers).
-    let bytes: Uint8Array | undefined;
+    let head: Uint8Array;
     try {
-      bytes = await readFile(path);
+      head = await readHead(path, 256 * 1024);
     } catch (e) {
       throw new DelineateError('NOT_FOUND', `${path}: cannot read (${(e as Error).message})`, { subject: path, cause: e });
     }
-    let kvs: Map<string, string> | undefined;
-    try {
-      kvs = parseNrrd(bytes, path).keyValues;
-    } catch {
-      kvs = undefined; // e.g. a float NRRD: itk-wasm reads it below
-    }
+    const kvs = nrrdKeyValues(head);
     if (kvs && hasSlicerSegmentFields(kvs) && options.segmentTablePath === undefined) {
-      const r = decodeSlicerSeg(bytes, path);
+      const r = decodeSlicerSeg(await readFile(path), path);
       checkReference(r.segmentation, path, options.reference);
       return { ...r, slicerFields: true };
     }

@@ -65,6 +65,24 @@ function escapeValue(s: string): string {
 }
 
 /**
+ * Only the `key:=value` pairs of a NRRD header (no data decoded); undefined when the bytes are not NRRD or the
+ * header does not end within them.
+ */
+export function nrrdKeyValues(bytes: Uint8Array): Map<string, string> | undefined {
+  if (!/^NRRD000[1-5]$/.test(String.fromCharCode(...bytes.subarray(0, Math.min(8, bytes.length))))) return undefined;
+  const text = Buffer.from(bytes).toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  if (end < 0) return undefined;
+  const out = new Map<string, string>();
+  for (const line of Buffer.from(bytes.subarray(0, end)).toString('utf8').split(/\r?\n/)) {
+    const kv = line.indexOf(':=');
+    const f = line.indexOf(': ');
+    if (!line.startsWith('#') && kv >= 0 && (f < 0 || kv < f)) out.set(line.slice(0, kv), unescapeValue(line.slice(kv + 2)));
+  }
+  return out;
+}
+
+/**
  * Parse a whole NRRD file held in memory. Errors: FORMAT naming `path` and the field (not NRRD, detached data,
  * unsupported encoding/type, wrong dimension, truncated or oversized data).
  */
