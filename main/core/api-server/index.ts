@@ -3,4 +3,4 @@ export { type ApiServer, type ApiServerOptions, parseJobOptions, ROUTES, type Ro
 export { type Job, JobManager, type JobManagerOptions, type JobView } from './jobs';
 export { openApiDocument } from './openapi';
 export { detectUpload, parseMultipart, type UploadKind } from './upload';
-export { readZip, safeEntryName, type ZipEntry, type ZipLimits } from './zip';
+export { iterateZip, readZip, safeEntryName, type ZipEntry, type ZipLimits } from './zip';

@@ -25,7 +25,7 @@ import { findModel, servedModels } from './models';
 import { openApiDocument } from './openapi';
 import type { JobEngineOptions, JobWorkerData } from './protocol';
 import { detectUpload, type FormPart, parseMultipart } from './upload';
-import { readZip } from './zip';
+import { iterateZip } from './zip';
 
 /** Options of {@link startApiServer}. */
 export interface ApiServerOptions extends JobManagerOptions {
@@ -233,14 +233,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }
       return { kind: 'image', path, name: filename };
     }
-    const entries = readZip(data, { maxTotalBytes: Math.max(maxUpload * 4, 64 * 1024 ** 2) });
-    if (entries.length === 0) throw http(400, 'FORMAT', `${filename}: the zip archive holds no files`, filename);
     const root = join(dir, `series_${String(k).padStart(4, '0')}`);
-    for (const e of entries) {
+    let files = 0;
+    // One inflated entry in memory at a time; the whole directory (names, sizes, ratios) is checked first.
+    for (const e of iterateZip(data, { maxTotalBytes: Math.min(8 * 1024 ** 3, Math.max(maxUpload * 8, 64 * 1024 ** 2)) })) {
       const p = join(root, e.name);
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, e.data);
+      files++;
     }
+    if (files === 0) throw http(400, 'FORMAT', `${filename}: the zip archive holds no files`, filename);
     const scan = await scanPath(root);
     if (scan.volumes.length !== 1) {
       const why = scan.volumes.length

@@ -48,6 +48,15 @@ export function safeEntryName(raw: string): string {
  * compression other than stored/deflate).
  */
 export function readZip(buf: Buffer, limits: ZipLimits = {}): ZipEntry[] {
+  return [...iterateZip(buf, limits)];
+}
+
+/**
+ * Like {@link readZip}, but inflates one entry at a time as the caller iterates (so a caller that writes each
+ * entry to disk holds one inflated entry at once). The whole central directory — names, declared sizes, limits —
+ * is checked before the first entry is yielded, so nothing is yielded from an archive that breaks a limit there.
+ */
+export function* iterateZip(buf: Buffer, limits: ZipLimits = {}): Generator<ZipEntry> {
   const maxEntries = limits.maxEntries ?? 20_000;
   const maxTotal = limits.maxTotalBytes ?? 2 * 1024 ** 3;
   const maxRatio = limits.maxRatio ?? 200;
@@ -67,7 +76,16 @@ export function readZip(buf: Buffer, limits: ZipLimits = {}): ZipEntry[] {
     throw new DelineateError('UNSUPPORTED', 'ZIP64 archives are not supported; zip the series without ZIP64 (under 4 GiB, under 65 535 files)');
   if (count > maxEntries) fail(`zip archive has ${count} entries, more than the limit of ${maxEntries}`);
   if (cdOffset + cdSize > eocd) fail('zip archive is truncated: the central directory lies outside the file');
-  const out: ZipEntry[] = [];
+  interface Rec {
+    rawName: string;
+    name: string;
+    method: number;
+    crc: number;
+    csize: number;
+    usize: number;
+    local: number;
+  }
+  const recs: Rec[] = [];
   let total = 0;
   let p = cdOffset;
   for (let n = 0; n < count; n++) {
@@ -92,6 +110,9 @@ export function readZip(buf: Buffer, limits: ZipLimits = {}): ZipEntry[] {
     total += usize;
     if (total > maxTotal) fail(`zip archive inflates to more than ${maxTotal} bytes (limit)`, rawName);
     if (usize > 1024 * 1024 && usize > maxRatio * Math.max(1, csize)) fail(`zip entry '${rawName}' has a compression ratio over ${maxRatio}:1 (refused as a possible zip bomb)`, rawName);
+    recs.push({ rawName, name, method, crc, csize, usize, local });
+  }
+  for (const { rawName, name, method, crc, csize, usize, local } of recs) {
     if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) fail(`zip entry '${rawName}': local header missing (truncated archive?)`, rawName);
     const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
     if (start + csize > buf.length) fail(`zip entry '${rawName}' is truncated`, rawName);
@@ -111,7 +132,7 @@ export function readZip(buf: Buffer, limits: ZipLimits = {}): ZipEntry[] {
     }
     if (data.length !== usize) fail(`zip entry '${rawName}' inflates to ${data.length} bytes, but the directory says ${usize}`, rawName);
     if ((crc32(data) >>> 0) !== crc) fail(`zip entry '${rawName}' fails its CRC-32 check (damaged archive)`, rawName);
-    out.push({ name, data });
+    yield { name, data };
   }
-  return out;
+
 }
