@@ -156,6 +156,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       if (!done) reject(http(400, 'PROTOCOL', `upload interrupted: ${e.message}`, 'body'));
       done = true;
     });
+    req.on('close', () => {
+      if (!done) reject(http(400, 'PROTOCOL', 'upload interrupted: the connection closed before the body ended', 'body'));
+      done = true;
+    });
   });
 }
 

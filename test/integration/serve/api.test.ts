@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, openApiDocument, ROUTES, startApiServer } from '../../../main/core/api-server/index';
@@ -269,6 +270,26 @@ describe.skipIf(!hasData(CT, DICOM, TINY_DICOM, CT3))('delineate serve API', () 
     expect((await call(`/v1/jobs/${A}/cancel`, { method: 'POST' })).status).toBe(409);
     expect((await call(`/v1/jobs/${A}`, { method: 'DELETE' })).status).toBe(204);
     expect((await call(`/v1/jobs/${A}`)).status).toBe(404);
+  });
+
+  it('survives garbage on the socket and an upload aborted halfway, and keeps answering', async () => {
+    const { port } = api;
+    const raw = (text: string | Buffer, endAfterMs: number): Promise<string> =>
+      new Promise((resolveRaw) => {
+        const sock = connect(port, '127.0.0.1');
+        let got = '';
+        sock.on('data', (d) => (got += d.toString('latin1')));
+        sock.on('error', () => resolveRaw(got));
+        sock.on('close', () => resolveRaw(got));
+        sock.write(text);
+        setTimeout(() => sock.destroy(), endAfterMs);
+      });
+    expect(await raw('\x00\x01 not HTTP at all\r\n\r\n', 1000)).toMatch(/^HTTP\/1\.1 400/);
+    // Headers announce 1 MB, 10 kB arrive, then the client disappears.
+    const head = `POST /v1/jobs?model=${MODEL_ID} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000000\r\n\r\n`;
+    await raw(Buffer.concat([Buffer.from(head), ct.subarray(0, 10_000)]), 300);
+    const res = await call('/v1/models');
+    expect(res.status).toBe(200);
   });
 
   it('answers 413 for an upload over the limit', async () => {
