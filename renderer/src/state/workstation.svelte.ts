@@ -7,6 +7,7 @@ import { DelineateError, isCancelled, toDelineateError, type ErrorCode } from '.
 import { estimateEtaMs, type Progress } from '../../../main/common/progress';
 import type { ScanResult, VolumeInfo } from '../../../main/common/volume';
 import { connect, readDroppedFiles, type Backend } from '../api/client';
+import { orientThumbnail, thumbnailTransform } from '../viewer/thumbnail';
 import { ViewerState } from './viewer.svelte.ts';
 
 /** One message in the error banner. */
@@ -271,7 +272,10 @@ export class Workstation {
     if (!client || this.thumbnails[volumeId]) return;
     this.thumbnails = { ...this.thumbnails, [volumeId]: { status: 'loading' } };
     try {
-      const t = await client.call('volumes.thumbnail', { volumeId, maxSize: THUMB_SIZE });
+      const raw = await client.call('volumes.thumbnail', { volumeId, maxSize: THUMB_SIZE });
+      // Stored order → the radiological view of the closest patient plane, like the 2D views.
+      const direction = this.scan?.volumes.find((v) => v.id === volumeId)?.direction;
+      const t = direction ? orientThumbnail(raw, thumbnailTransform(direction)) : raw;
       this.thumbnails = { ...this.thumbnails, [volumeId]: { status: 'ready', ...t } };
     } catch (e) {
       this.thumbnails = { ...this.thumbnails, [volumeId]: { status: 'failed', message: toDelineateError(e).message } };
