@@ -7,7 +7,7 @@
  */
 import { DelineateError } from '../../common/errors';
 import type { Segmentation } from '../../common/segmentation';
-import type { Grid } from '../../common/volume';
+import type { Grid, VolumeInfo } from '../../common/volume';
 import { gridDifference } from '../metrics/grid';
 import { readDicomSeg } from './dicom-seg-read';
 import { type DicomSegOptions, writeDicomSeg } from './dicom-seg-write';
@@ -56,6 +56,20 @@ export interface OpenReference {
   frameOfReferenceUid?: string;
   /** For messages (file or series description). */
   name: string;
+}
+
+/**
+ * The {@link OpenReference} of a volume listed by main/core/io's `scanPath` (DICOM series: its series and frame of
+ * reference UIDs are checked against a DICOM SEG; image files: geometry only).
+ */
+export function referenceFromVolumeInfo(info: VolumeInfo): OpenReference {
+  const ref: OpenReference = {
+    grid: { size: [...info.size], spacingMm: [...info.spacingMm], originMm: [...info.originMm], direction: [...info.direction] },
+    name: info.description ? `${info.description} (${info.source})` : info.source,
+  };
+  if (info.study?.seriesInstanceUid) ref.seriesInstanceUid = info.study.seriesInstanceUid;
+  if (info.study?.frameOfReferenceUid) ref.frameOfReferenceUid = info.study.frameOfReferenceUid;
+  return ref;
 }
 
 /**

@@ -17,7 +17,7 @@ import { ijkToLps, transformPoint } from '../../../main/common/geometry';
 import type { Segmentation } from '../../../main/common/segmentation';
 import type { Vec3 } from '../../../main/common/volume';
 import { scanPath } from '../../../main/core/io/index';
-import { type OpenReference, encodeDicomSeg, openSegmentation, readDicomSeg, readLabelmap, readSourceSeries, writeFileAtomic } from '../../../main/core/seg/index';
+import { type OpenReference, encodeDicomSeg, openSegmentation, referenceFromVolumeInfo, readDicomSeg, readLabelmap, readSourceSeries, writeFileAtomic } from '../../../main/core/seg/index';
 import { PROJECT_ROOT, dataPath, hasData } from '../../helpers/data';
 import { STUDY, writeExports } from '../../reference/seg/exports';
 
@@ -179,6 +179,9 @@ describe.skipIf(!hasData(`${STUDY}/T1post`, `${STUDY}/MaskTumor`, DCMQI))('expor
     const fixture = JSON.parse(await readFile(join(PROJECT_ROOT, 'test/fixtures/seg/exports-check.json'), 'utf8'));
     const seg = e.segmentation;
     const ref = referenceOf(e.source, 'T1post');
+    // The reference built from the scan's VolumeInfo alone is the same.
+    const fromInfo = referenceFromVolumeInfo((await scanPath(dataPath(STUDY, 'T1post'))).volumes[0]!);
+    expect([fromInfo.grid, fromInfo.seriesInstanceUid, fromInfo.frameOfReferenceUid]).toEqual([ref.grid, ref.seriesInstanceUid, ref.frameOfReferenceUid]);
 
     // The SEG is byte-for-byte the file the Python readers saw.
     const segBytes = await readFile(e.segPath);
