@@ -128,7 +128,11 @@ export async function readImageFileHeader(path: string): Promise<{ size: Vec3; s
   const { dimension, componentType, components } = image.imageType;
   const dataType = SUPPORTED_COMPONENTS[componentType];
   if (components !== 1 || (dimension !== 2 && dimension !== 3) || !dataType)
-    throw new DelineateError('UNSUPPORTED', `${path}: ${dimension}-D ${components}-component ${componentType} images are not supported; expected a scalar 3-D volume`, { subject: path });
+    throw new DelineateError(
+      'UNSUPPORTED',
+      `${path}: ${dimension}-D ${componentType} image (${image.size.join('×')}${components > 1 ? `, ${components} components` : ''}): only scalar 2-D/3-D volumes are supported`,
+      { subject: path },
+    );
   const d = dimension;
   const direction: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
   for (let r = 0; r < d; r++) for (let c = 0; c < d; c++) direction[r * 3 + c] = Number(image.direction[r * d + c]) + 0;
