@@ -29,7 +29,7 @@ const sha256 = (path: string): string => createHash('sha256').update(readFileSyn
 // Fast settings for two busy cores: no mirroring, one tile per case.
 const FAST = ['--model', MODEL, '--no-tta'];
 
-describe.skipIf(!hasData(CT, CT3))('delineate batch', () => {
+describe.skipIf(!hasData(CT, CT3))('delineate batch', { timeout: 300_000 }, () => {
   let root: string;
   let cohort: string;
   let full: string;
