@@ -12,15 +12,17 @@
 #
 # The CLI runs from its TypeScript sources through tsx, which is a devDependency: the image installs the
 # production dependencies with `npm ci --omit=dev` and adds only tsx and esbuild (same versions as the lockfile)
-# from a separate stage. Install scripts stay denied as in the project (.npmrc strict-allow-scripts,
-# package.json allowScripts): onnxruntime-node runs on its bundled CPU libraries (no CUDA download); esbuild
-# works without its postinstall (its binary comes from @esbuild/linux-<arch>).
+# from a separate stage. Install scripts are not run (--ignore-scripts; the project denies them too through
+# .npmrc strict-allow-scripts + package.json allowScripts, which the npm 10 of node:20 images does not know): the
+# only production packages with scripts are onnxruntime-node, whose postinstall would download optional CUDA
+# libraries (its CPU and WebGPU backends ship in the package), and protobufjs (a version notice). esbuild works
+# without its postinstall (its binary comes from @esbuild/linux-<arch>).
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim AS tsx
 WORKDIR /opt/tsx
