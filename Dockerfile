@@ -13,7 +13,7 @@
 # The CLI runs from its TypeScript sources through tsx, which is a devDependency: the image installs the
 # production dependencies with `npm ci --omit=dev` and adds only tsx and esbuild (same versions as the lockfile)
 # from a separate stage. Install scripts are not run (--ignore-scripts; the project denies them too through
-# .npmrc strict-allow-scripts + package.json allowScripts, which the npm 10 of node:20 images does not know): the
+# .npmrc strict-allow-scripts + package.json allowScripts, which the npm 10 of node:20 images may not honour): the
 # only production packages with scripts are onnxruntime-node, whose postinstall would download optional CUDA
 # libraries (its CPU and WebGPU backends ship in the package), and protobufjs (a version notice). esbuild works
 # without its postinstall (its binary comes from @esbuild/linux-<arch>).
