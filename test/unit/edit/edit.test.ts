@@ -354,6 +354,36 @@ describe('segment operations', () => {
 });
 
 describe('deltas', () => {
+  it('composing many random edits equals applying them in turn, and reverts to the original', () => {
+    const g = grid([13, 11, 9], [0.9, 1.1, 2]);
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const labels = new Uint16Array(13 * 11 * 9);
+    for (let i = 0; i < labels.length; i++) labels[i] = rnd() < 0.2 ? 1 + Math.floor(rnd() * 4) : 0;
+    const work = labels.slice();
+    let composed: EditDelta | undefined;
+    for (let e = 0; e < 25; e++) {
+      const centre: Vec3 = [rnd() * 12, rnd() * 12, rnd() * 18];
+      const value = Math.floor(rnd() * 5);
+      const d =
+        e % 3 === 0
+          ? paintDisc(work, g, { centersMm: [centre], radiusMm: 1 + rnd() * 4, value, axis: e % 2 === 0 ? 2 : 0 })
+          : e % 3 === 1
+            ? paintSphere(work, g, { centersMm: [centre], radiusMm: 1 + rnd() * 3, value })
+            : medianSmooth(work, g, 1 + Math.floor(rnd() * 4));
+      applyDelta(work, d);
+      composed = composed ? composeDeltas(composed, d) : d;
+    }
+    const viaComposed = labels.slice();
+    applyDelta(viaComposed, composed!);
+    expect(Array.from(viaComposed)).toEqual(Array.from(work));
+    revertDelta(viaComposed, composed!);
+    expect(Array.from(viaComposed)).toEqual(Array.from(labels));
+  });
+
   it('apply checks the old values and refuses a delta applied twice, changing nothing', () => {
     const g = grid([8, 8, 1]);
     const labels = new Uint8Array(64);
