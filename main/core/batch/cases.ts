@@ -21,7 +21,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DelineateError, throwIfCancelled } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
 import type { SkippedFile, VolumeInfo } from '../../common/volume';
-import { imageExtension, scanPath } from '../io/index';
+import { imageExtension, READABLE_IMAGE_EXTENSIONS, scanPath } from '../io/index';
 
 /** One input of a case: an image file, or a DICOM series found by a scan. */
 export type CaseInput = { kind: 'file'; path: string } | { kind: 'dicom'; path: string; volume: VolumeInfo };
@@ -165,7 +165,7 @@ async function listCases(listFile: string, opts: JobOptions): Promise<{ cases: B
       cases.push({
         id: safeCaseId(basename(parts[0]!)),
         inputs: [{ kind: 'file', path: parts[0]! }],
-        problems: [`${listFile}:${n + 1}: ${parts[0]} is neither an image file (${'.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd'}) nor a DICOM folder`],
+        problems: [`${listFile}:${n + 1}: ${parts[0]} is neither an image file (${READABLE_IMAGE_EXTENSIONS.join(', ')}) nor a DICOM folder`],
       });
   }
   cases.push(...groupFiles(singles));
@@ -194,7 +194,7 @@ export async function discoverCases(input: string, opts: JobOptions = {}): Promi
       const skipped = entries
         .map((e) => join(input, e.name))
         .filter((p) => !images.includes(p))
-        .map((path) => ({ path, reason: basename(path).startsWith('.') ? 'hidden file' : 'not an image file (expected .nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd)' }));
+        .map((path) => ({ path, reason: basename(path).startsWith('.') ? 'hidden file' : `not an image file (expected ${READABLE_IMAGE_EXTENSIONS.join(', ')})` }));
       found = { cases: groupFiles(images), skipped };
     } else {
       kind = 'dicom';
