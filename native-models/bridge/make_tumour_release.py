@@ -26,7 +26,11 @@ def curve_rows(ckpt):
     for e in range(n):
         def g(k):
             v = lg.get(k, [])
-            return v[e] if e < len(v) else None
+            x = v[e] if e < len(v) else None
+            try:
+                return None if x is None else float(x)
+            except (TypeError, ValueError):
+                return None
         st, en = g('epoch_start_timestamps'), g('epoch_end_timestamps')
         rows.append({'epoch': e, 'train_loss': g('train_losses'), 'val_loss': g('val_losses'),
                      'pseudo_dice': g('mean_fg_dice'), 'ema_pseudo_dice': g('ema_fg_dice'), 'lr': g('lrs'),
