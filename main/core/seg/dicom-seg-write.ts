@@ -15,7 +15,7 @@ import { gridDifference } from '../metrics/grid';
 import { writeFileAtomic } from './atomic';
 import { TISSUE, rgbToDicomLab } from './color';
 import { type DicomElement, el, encodePart10, newUid, seq } from './dicom-encode';
-import { checkSegmentation } from './layers';
+import { checkSegmentation, compactLayers } from './layers';
 import { type SourceSeries, TAGS, tag } from './source';
 
 /** SOP Class UID of DICOM Segmentation Storage. */
@@ -201,7 +201,8 @@ export function encodeDicomSeg(seg: Segmentation, source: SourceSeries, options:
     seenInstances.add(s.sopInstanceUid);
     referenced.push([el(0x0008, 0x1150, 'UI', s.sopClassUid), el(0x0008, 0x1155, 'UI', s.sopInstanceUid)]);
   }
-  const overlapping = seg.layers.length > 1;
+  // SegmentsOverlap: whether any voxel belongs to two segments (layers that could be merged do not count).
+  const overlapping = seg.layers.length > 1 && compactLayers(seg).layers.length > 1;
   const ds: DicomElement[] = [
     el(0x0008, 0x0008, 'CS', ['DERIVED', 'PRIMARY']),
     el(0x0008, 0x0012, 'DA', da(now)),
