@@ -144,6 +144,7 @@ export default async function viewerE2e(ctx) {
   for (const v of ['axial', 'coronal', 'sagittal', '3d']) await assertNotBlank(page, v);
   assert.equal(await page.inputValue('[data-testid=wl-preset]'), 'auto', 'MR opens with the percentile window');
   assert.equal(await page.inputValue('[data-testid=vr-preset]'), 'mr');
+  const dicomViews = await grabViews(page);
   const m0 = await sliceNumber(page, 'axial');
   await wheel(page, 'axial', 100, 2);
   assert.equal(await sliceNumber(page, 'axial'), m0 - 2);
@@ -151,6 +152,20 @@ export default async function viewerE2e(ctx) {
   await ctx.screenshot('viewer-11-mr-scrolled-wl');
   await page.selectOption('[data-testid=wl-preset]', 'auto');
   await settle(page);
+
+  // ---- The same T1 as converted by dcm2niix (NIfTI): all three views must look the same as from DICOM ----
+  await openPath(page, data('tcia-brain-tumor-progression', 'nifti', 'PGBM-001_04-02-1992', 'PGBM-001_04-02-1992_T1post.nii.gz'), 'file');
+  await waitLoaded(page);
+  await assertShown(page, /PGBM-001_04-02-1992_T1post\.nii\.gz$/);
+  const niftiViews = await grabViews(page);
+  assert.equal(niftiViews.wl, dicomViews.wl, 'same automatic window from DICOM and from the dcm2niix NIfTI');
+  assert.deepEqual(niftiViews.slices, dicomViews.slices, 'same slice numbers and counts');
+  for (const v of ['axial', 'coronal', 'sagittal']) {
+    const diff = meanAbsDiff(dicomViews[v], niftiViews[v]);
+    (ctx.log ?? console.log)(`oblique T1 ${v} view, DICOM vs dcm2niix NIfTI: mean |Δgrey| = ${diff.toFixed(3)}`);
+    assert.ok(diff < 1.5, `oblique T1 ${v}: DICOM and dcm2niix NIfTI render alike (mean |Δ| = ${diff.toFixed(2)})`);
+  }
+  await ctx.screenshot('viewer-11b-mr-t1-dcm2niix-nifti');
 
   // ---- NIfTI: oblique FLAIR, then the 48-orientation brain ----
   await openPath(page, data('format-conformance', 'niivue_flair_nii_nrrd', 'FLAIR.nii.gz'), 'file');
@@ -181,17 +196,21 @@ export default async function viewerE2e(ctx) {
 
   await openPath(page, data('format-conformance', 'niivue_nifti_space_48_orientations', 'RAS.nii.gz'), 'file');
   await waitLoaded(page);
+  await assertShown(page, /RAS\.nii\.gz$/);
   const ras = decodePng(await axialImage(page));
   await ctx.screenshot('viewer-13-nifti-RAS');
   for (const name of ['LPS', 'PIL', 'SRA']) {
     await openPath(page, data('format-conformance', 'niivue_nifti_space_48_orientations', `${name}.nii.gz`), 'file');
     await waitLoaded(page);
+    await assertShown(page, new RegExp(`${name}\\.nii\\.gz$`));
     const other = decodePng(await axialImage(page));
     const diff = meanAbsDiff(ras, other);
+    (ctx.log ?? console.log)(`axial view, ${name}.nii.gz vs RAS.nii.gz: mean |Δgrey| = ${diff.toFixed(3)}`);
     assert.ok(diff < 1.5, `${name}.nii.gz looks like RAS.nii.gz in the axial view (mean |Δ| = ${diff.toFixed(2)})`);
     await ctx.screenshot(`viewer-14-nifti-${name}`);
   }
   const mirrored = meanAbsDiff(ras, mirror(ras));
+  (ctx.log ?? console.log)(`axial view, RAS.nii.gz vs its left–right mirror: mean |Δgrey| = ${mirrored.toFixed(3)}`);
   assert.ok(mirrored > 5, `a left–right mirror of the axial image differs clearly (mean |Δ| = ${mirrored.toFixed(2)})`);
 
   assert.deepEqual(await page.$$eval('[data-testid=error-banner] .error', (els) => els.map((e) => e.textContent)), []);
@@ -227,6 +246,12 @@ async function waitLoaded(page, volumeId) {
     { timeout: LOAD_TIMEOUT_MS },
   );
   await settle(page);
+}
+
+/** The volume on screen comes from the expected file (its series-browser entry is the shown one). */
+async function assertShown(page, sourcePattern) {
+  const source = await page.getAttribute('[data-testid=series-item].shown', 'title');
+  assert.match(source ?? '', sourcePattern, 'the expected volume is on screen');
 }
 
 /** Wait for the scheduled render to be drawn, then one more frame for compositing. */
@@ -310,9 +335,23 @@ async function assertNotBlank(page, view) {
   assert.ok(fraction > 0.02, `the ${view} view is not blank (${(fraction * 100).toFixed(1)}% of pixels lit)`);
 }
 
-/** PNG of the middle 70% of the axial view (away from the corner overlays and edge labels). */
+/** The three 2D views (inner parts, decoded), the W/L readout and the slice readouts. */
+async function grabViews(page) {
+  const out = { wl: await text(page, '[data-testid=wl-readout]'), slices: {} };
+  for (const v of ['axial', 'coronal', 'sagittal']) {
+    out[v] = decodePng(await viewImage(page, v));
+    out.slices[v] = `${await sliceNumber(page, v)}/${await page.getAttribute(`[data-testid=view-${v}]`, 'data-slice-count')}`;
+  }
+  return out;
+}
+
 async function axialImage(page) {
-  const box = await viewBox(page, 'axial');
+  return viewImage(page, 'axial');
+}
+
+/** PNG of the middle 70% of a view (away from the corner overlays and edge labels). */
+async function viewImage(page, view) {
+  const box = await viewBox(page, view);
   return page.screenshot({
     clip: { x: box.x + box.width * 0.15, y: box.y + box.height * 0.15, width: Math.floor(box.width * 0.7), height: Math.floor(box.height * 0.7) },
   });
