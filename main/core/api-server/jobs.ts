@@ -174,10 +174,13 @@ export class JobManager {
   async remove(id: string): Promise<void> {
     const job = this.jobs.get(id);
     if (!job) throw new DelineateError('NOT_FOUND', `no job ${id}`, { subject: id });
+    const worker = job.worker;
     if (job.state.status === 'queued' || job.state.status === 'running') this.cancel(id);
     if (job.state.status === 'running') this.finish(job, { type: 'cancelled' });
     this.jobs.delete(id);
-    await rm(job.spec.dir, { recursive: true, force: true });
+    // The worker must be gone before its folder is removed (it may be writing results).
+    if (worker) await worker.terminate();
+    await rm(job.spec.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
   /** The public view of a job. */
