@@ -26,6 +26,12 @@ export interface MeshOptions {
   decimate?: number;
   /** Output coordinate system. Default 'LPS'. */
   space?: MeshSpace;
+  /**
+   * After smoothing, move the surface along its normals by the one distance that restores the labelmap's voxel
+   * volume (capped at half the largest voxel spacing; see core/mesh/volume.ts). Default true. False gives exactly
+   * Slicer's/VTK's smoothed geometry, which shrinks small and thin segments.
+   */
+  preserveVolume?: boolean;
 }
 
 /** Quality figures of one triangle mesh, computed on the final (output-space) mesh. */
@@ -77,6 +83,8 @@ export interface SegmentMesh {
   volumeRelativeDifference: number;
   /** Triangles before decimation (after extraction). */
   trianglesBeforeDecimation: number;
+  /** The volume restoration after smoothing, when it ran: offset along the normals (mm) and the volume before (mL). */
+  volumeCorrection?: { offsetMm: number; volumeBeforeMl: number; foldedTriangles: number; limitedBy?: 'cap' | 'fold' };
   /** How decimation went: simplification rounds, vertices locked to keep the mesh manifold, parts whose topology changed. */
   decimation?: { rounds: number; lockedVertices: number; topologyChangedComponents: number };
   /** Anything the user should know about this mesh (e.g. decimation skipped to keep it manifold). */
@@ -94,6 +102,7 @@ export interface SkippedSegment {
 export interface MeshParameters {
   extraction: string;
   smoothing: { factor: number; method: string; iterations: number; passBand: number; nonManifoldSmoothing: boolean; boundarySmoothing: boolean; featureEdgeSmoothing: boolean; normalizeCoordinates: boolean };
+  volumePreservation: { enabled: boolean; method: string; maxOffsetMm: number };
   decimation: { targetReduction: number; method: string; maxErrorMm: number };
   space: MeshSpace;
   units: 'mm';

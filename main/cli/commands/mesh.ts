@@ -12,7 +12,8 @@ import { parseArgs } from '../args';
 import type { CliIo } from '../io';
 
 export const usage = `Usage: delineate mesh <labels> --output <dir> [--labels 1,2] [--format stl|obj|ply] [--ascii]
-                      [--smoothing 0.5] [--decimate 0.5] [--space lps|ras] [--merge] [--label-names <file>] [--json]
+                      [--smoothing 0.5] [--decimate 0.5] [--space lps|ras] [--merge] [--label-names <file>]
+                      [--no-preserve-volume] [--json]
 
 Turn the segments of a labelmap (NIfTI/NRRD/MetaImage with whole-number labels) into closed, manifold triangle
 meshes placed in patient space in millimetres, and write them with a sidecar <stem>.mesh.json (coordinate system,
@@ -20,8 +21,9 @@ units, source file, segment names and colours, smoothing/decimation parameters, 
 mm², closed, manifold, triangle count, Euler characteristic, and the voxel volume for comparison).
 
 Surface Nets on the label grid padded by one voxel; windowed-sinc smoothing (3D Slicer's: 20 iterations, pass band
-10^(-4*s)); topology-preserving decimation; vertices mapped through the image's full matrix (spacing, direction,
-origin). Files are written atomically: a failure leaves nothing half-written.
+10^(-4*s)); the smoothed surface moved along its normals by the one distance that restores the voxel volume
+(smoothing shrinks small and thin segments); topology-preserving decimation; vertices mapped through the image's
+full matrix (spacing, direction, origin). Files are written atomically: a failure leaves nothing half-written.
 
 Options:
   -o, --output <dir>     folder for the meshes and the sidecar (created if missing)
@@ -32,6 +34,7 @@ Options:
   --decimate <r>         fraction of triangles to remove, 0…<1 (default 0 = none)
   --space lps|ras        coordinate system of the vertices (default lps)
   --merge                one file with every segment instead of one per segment
+  --no-preserve-volume   keep the smoothed surface exactly as 3D Slicer/VTK make it (small parts shrink)
   --label-names <file>   segment names/colours: JSON [{value, name, color}] or {"1": "name"}, or a colour
                          table text file (value name r g b); default "Segment N"
   --json                 print the summary as JSON on stdout (default: a table)`;
@@ -72,6 +75,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     decimate: { type: 'number' },
     space: { type: 'string' },
     merge: { type: 'boolean' },
+    'no-preserve-volume': { type: 'boolean' },
     'label-names': { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -95,7 +99,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const labelmap = labelmapFromVolume(volume, input, segments);
   const result = await meshSegments(
     labelmap,
-    { ...(labels ? { labels } : {}), smoothing, decimate, space: spaceFlag as MeshSpace },
+    { ...(labels ? { labels } : {}), smoothing, decimate, space: spaceFlag as MeshSpace, preserveVolume: !flags['no-preserve-volume'] },
     {
       signal: io.signal,
       onProgress: (p) => {

@@ -4,7 +4,7 @@
  * Per segment: Surface Nets on the label's mask padded by one voxel (./extract) in continuous index space →
  * windowed-sinc smoothing in index space (./smooth; 3D Slicer's defaults, as Slicer smooths in IJK too) → vertices
  * mapped through the full image matrix (direction · diag(spacing), origin) to LPS, or RAS on request, in mm →
- * decimation (./decimate) in mm → metrics and normals (./metrics).
+ * volume restoration (./volume; optional, default on) → decimation (./decimate) in mm → metrics and normals.
  */
 import { DelineateError, throwIfCancelled } from '../../common/errors';
 import { ijkToLps } from '../../common/geometry';
@@ -16,6 +16,7 @@ import { type PaddedMask, surfaceNets } from './extract';
 import { defaultSegment, labelStats } from './labels';
 import { meshMetrics, vertexNormals } from './metrics';
 import { windowedSincSmooth } from './smooth';
+import { restoreVolume } from './volume';
 
 /** Let pending events (an abort message, SIGINT) run between heavy synchronous steps, then honour the signal. */
 async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
@@ -33,13 +34,14 @@ export function passBandFor(smoothing: number): number {
 
 function checkOptions(o: MeshOptions): Required<Omit<MeshOptions, 'labels'>> & { labels?: number[] } {
   const smoothing = o.smoothing ?? 0.5;
+  const preserveVolume = o.preserveVolume ?? true;
   const decimate = o.decimate ?? 0;
   const space = o.space ?? 'LPS';
   if (!(smoothing >= 0 && smoothing <= 1)) throw new DelineateError('USAGE', `smoothing must be between 0 and 1, got ${smoothing}`, { subject: 'smoothing' });
   if (!(decimate >= 0 && decimate < 1)) throw new DelineateError('USAGE', `decimate must be in [0, 1), got ${decimate}`, { subject: 'decimate' });
   if (space !== 'LPS' && space !== 'RAS') throw new DelineateError('USAGE', `space must be LPS or RAS, got ${String(space)}`, { subject: 'space' });
   if (o.labels) for (const l of o.labels) if (!Number.isInteger(l) || l < 1 || l > 65535) throw new DelineateError('USAGE', `label values must be integers 1…65535, got ${l}`, { subject: 'labels' });
-  return { smoothing, decimate, space, ...(o.labels ? { labels: o.labels } : {}) };
+  return { smoothing, decimate, space, preserveVolume, ...(o.labels ? { labels: o.labels } : {}) };
 }
 
 /** 3×4 row-major affine from continuous index to the output space (mm). */
@@ -78,6 +80,7 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
   if (!(Math.abs(det) > 0) || !Number.isFinite(det)) throw new DelineateError('GEOMETRY', 'labelmap geometry is degenerate (zero spacing or singular direction)');
   const voxelVolumeMm3 = Math.abs(det);
   const maxErrorMm = 0.5 * Math.min(...labelmap.spacingMm);
+  const maxOffsetMm = 0.5 * Math.max(...labelmap.spacingMm);
   const passBand = passBandFor(opts.smoothing);
   const parameters: MeshParameters = {
     extraction: 'surface nets on the label mask padded by one voxel, made manifold (inside 6-connected)',
@@ -90,6 +93,11 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
       boundarySmoothing: false,
       featureEdgeSmoothing: false,
       normalizeCoordinates: true,
+    },
+    volumePreservation: {
+      enabled: opts.preserveVolume && opts.smoothing > 0,
+      method: 'after smoothing, one uniform offset along the vertex normals that restores the voxel volume (no triangle may turn over)',
+      maxOffsetMm,
     },
     decimation: { targetReduction: opts.decimate, method: opts.decimate > 0 ? 'meshoptimizer simplify (quadric edge collapse), topology-preserving, in mm' : 'none', maxErrorMm },
     space: opts.space,
@@ -116,6 +124,9 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
     const raw = surfaceNets(padded, job.signal);
     const pos = raw.positions;
     let indices = raw.indices;
+    const restore = opts.preserveVolume && opts.smoothing > 0;
+    // Kept so that a segment too small to survive smoothing can fall back to its exact (unsmoothed) surface.
+    const unsmoothed = restore ? Float64Array.from(pos) : undefined;
     if (opts.smoothing > 0) {
       await checkpoint(job.signal);
       report('smoothing');
@@ -123,29 +134,56 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
     }
     // Index → output space (mm). A mirroring matrix (negative determinant) reverses the winding.
     const a = affine;
-    for (let i = 0; i < pos.length; i += 3) {
-      const x = pos[i]!, y = pos[i + 1]!, z = pos[i + 2]!;
-      pos[i] = a[0]! * x + a[1]! * y + a[2]! * z + a[3]!;
-      pos[i + 1] = a[4]! * x + a[5]! * y + a[6]! * z + a[7]!;
-      pos[i + 2] = a[8]! * x + a[9]! * y + a[10]! * z + a[11]!;
-    }
+    const toOutput = (p: Float64Array): void => {
+      for (let i = 0; i < p.length; i += 3) {
+        const x = p[i]!, y = p[i + 1]!, z = p[i + 2]!;
+        p[i] = a[0]! * x + a[1]! * y + a[2]! * z + a[3]!;
+        p[i + 1] = a[4]! * x + a[5]! * y + a[6]! * z + a[7]!;
+        p[i + 2] = a[8]! * x + a[9]! * y + a[10]! * z + a[11]!;
+      }
+    };
+    toOutput(pos);
     if (det < 0)
       for (let t = 0; t < indices.length; t += 3) {
         const b = indices[t + 1]!;
         indices[t + 1] = indices[t + 2]!;
         indices[t + 2] = b;
       }
+    const warnings: string[] = [];
+    const targetMm3 = count * voxelVolumeMm3;
+    let volumeCorrection: SegmentMesh['volumeCorrection'];
+    if (restore) {
+      const r = restoreVolume(pos, indices, targetMm3, maxOffsetMm);
+      volumeCorrection = { offsetMm: r.offsetMm, volumeBeforeMl: r.volumeBeforeMm3 / 1000, foldedTriangles: r.foldedTriangles, ...(r.limitedBy ? { limitedBy: r.limitedBy } : {}) };
+      if (r.limitedBy === 'cap') {
+        // Smoothing all but erased it (a segment of a few voxels): write its exact voxel surface instead.
+        toOutput(unsmoothed!);
+        pos.set(unsmoothed!);
+        volumeCorrection = { offsetMm: 0, volumeBeforeMl: r.volumeBeforeMm3 / 1000, foldedTriangles: 0, limitedBy: 'cap' };
+        warnings.push(`${segment.name}: too small or thin to smooth (smoothing removed ${(100 * (1 - r.volumeBeforeMm3 / targetMm3)).toFixed(0)} % of its volume); written unsmoothed`);
+      }
+      if (r.limitedBy === 'fold') warnings.push(`${segment.name}: the volume-restoring offset was reduced to ${r.offsetMm.toFixed(3)} mm so that triangles do not turn over; the volume stays below the voxel volume`);
+    }
     const trianglesBeforeDecimation = indices.length / 3;
     let positions: Float32Array = Float32Array.from(pos);
-    const warnings: string[] = [];
     let decimation: SegmentMesh['decimation'];
     if (opts.decimate > 0) {
       await checkpoint(job.signal);
       report('decimation');
       const d = await decimateMesh(positions, indices, opts.decimate, maxErrorMm, job.signal);
       decimation = { rounds: d.rounds, lockedVertices: d.lockedVertices, topologyChangedComponents: d.topologyChangedComponents };
-      if (d.decimated) ({ positions, indices } = d);
-      else warnings.push(`decimation could not keep ${segment.name} closed and manifold after ${d.rounds} rounds; the mesh is written undecimated`);
+      if (d.decimated) {
+        ({ positions, indices } = d);
+        if (restore && volumeCorrection?.limitedBy !== 'cap') {
+          // Decimation moves the surface by up to maxErrorMm; restore the volume once more (a small offset).
+          const p64 = Float64Array.from(positions);
+          const r = restoreVolume(p64, indices, targetMm3, maxOffsetMm);
+          if (!r.limitedBy) {
+            positions = Float32Array.from(p64);
+            volumeCorrection = { ...volumeCorrection!, offsetMm: volumeCorrection!.offsetMm + r.offsetMm, foldedTriangles: volumeCorrection!.foldedTriangles + r.foldedTriangles };
+          }
+        }
+      } else warnings.push(`decimation could not keep ${segment.name} closed and manifold after ${d.rounds} rounds; the mesh is written undecimated`);
     }
     const metrics = meshMetrics(positions, indices);
     const c = [stats.sum[3 * value]! / count, stats.sum[3 * value + 1]! / count, stats.sum[3 * value + 2]! / count];
@@ -164,6 +202,7 @@ export async function meshSegments(labelmap: Labelmap, options: MeshOptions = {}
       voxels: { voxelCount: count, volumeMl: voxelVolumeMl, centroidMm: voxelCentroid },
       volumeRelativeDifference: (metrics.volumeMl - voxelVolumeMl) / voxelVolumeMl,
       trianglesBeforeDecimation,
+      ...(volumeCorrection ? { volumeCorrection } : {}),
       ...(decimation ? { decimation } : {}),
       warnings,
     });

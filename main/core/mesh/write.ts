@@ -228,6 +228,7 @@ export interface MeshSidecar {
     voxels: SegmentMesh['voxels'];
     volumeRelativeDifference: number;
     trianglesBeforeDecimation: number;
+    volumeCorrection?: SegmentMesh['volumeCorrection'];
     decimation?: SegmentMesh['decimation'];
     warnings: string[];
   }[];
@@ -309,6 +310,7 @@ export async function writeMeshFiles(result: MeshSegmentsResult, opts: WriteMesh
       voxels: m.voxels,
       volumeRelativeDifference: m.volumeRelativeDifference,
       trianglesBeforeDecimation: m.trianglesBeforeDecimation,
+      ...(m.volumeCorrection ? { volumeCorrection: m.volumeCorrection } : {}),
       ...(m.decimation ? { decimation: m.decimation } : {}),
       warnings: m.warnings,
     })),
