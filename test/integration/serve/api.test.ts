@@ -271,6 +271,17 @@ describe.skipIf(!hasData(CT, DICOM, TINY_DICOM, CT3))('delineate serve API', { t
     expect((await call(`/v1/jobs/${A}/cancel`, { method: 'POST' })).status).toBe(409);
     expect((await call(`/v1/jobs/${A}`, { method: 'DELETE' })).status).toBe(204);
     expect((await call(`/v1/jobs/${A}`)).status).toBe(404);
+
+    // DELETE of a running job stops it and removes it with its folder.
+    const before = readdirSync(join(root, 'work'));
+    const e = await call(`/v1/jobs?model=${MODEL_ID}`, { method: 'POST', body: dicomZip });
+    expect(e.status).toBe(202);
+    const E = ((await e.json()) as { jobId: string }).jobId;
+    expect(await poll(E, (j) => j.status !== 'queued')).toMatchObject({ status: 'running' });
+    expect(readdirSync(join(root, 'work')).length).toBe(before.length + 1);
+    expect((await call(`/v1/jobs/${E}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await call(`/v1/jobs/${E}`)).status).toBe(404);
+    expect(readdirSync(join(root, 'work')).sort()).toEqual(before.sort());
   });
 
   it('survives garbage on the socket and an upload aborted halfway, and keeps answering', async () => {
