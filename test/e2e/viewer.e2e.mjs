@@ -170,8 +170,22 @@ export default async function viewerE2e(ctx) {
   // ---- NIfTI: oblique FLAIR, then the 48-orientation brain ----
   await openPath(page, data('format-conformance', 'niivue_flair_nii_nrrd', 'FLAIR.nii.gz'), 'file');
   await waitLoaded(page);
+  await assertShown(page, /FLAIR\.nii\.gz$/);
   await assertLabels(page);
   await ctx.screenshot('viewer-12-nifti-oblique-flair');
+  const flairNifti = await grabViews(page);
+  // The same FLAIR stored as NRRD (space LPS): identical on screen.
+  await openPath(page, data('format-conformance', 'niivue_flair_nii_nrrd', 'FLAIR.nrrd'), 'file');
+  await waitLoaded(page);
+  await assertShown(page, /FLAIR\.nrrd$/);
+  const flairNrrd = await grabViews(page);
+  assert.equal(flairNrrd.wl, flairNifti.wl);
+  assert.deepEqual(flairNrrd.slices, flairNifti.slices);
+  for (const v of ['axial', 'coronal', 'sagittal']) {
+    const diff = meanAbsDiff(flairNifti[v], flairNrrd[v]);
+    (ctx.log ?? console.log)(`oblique FLAIR ${v} view, NIfTI vs NRRD: mean |Δgrey| = ${diff.toFixed(3)}`);
+    assert.ok(diff < 1.5, `FLAIR ${v}: NIfTI and NRRD render alike (mean |Δ| = ${diff.toFixed(2)})`);
+  }
 
   // ---- Drag-and-drop in a browser: the file is uploaded (volumes.scanUpload); MetaImage, compressed ----
   const mha = readFileSync(data('format-conformance', 'niivue_misc', 'mha.mha')).toString('base64');
