@@ -6,8 +6,10 @@
  * ./record.ts) is rewritten after every case.
  */
 import { arch, availableParallelism, hostname, platform } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DelineateError, isCancelled, throwIfCancelled, toDelineateError } from '../../common/errors';
 import type { JobOptions, Progress } from '../../common/progress';
 import type { Volume } from '../../common/volume';
@@ -19,8 +21,16 @@ import type { BatchCase, Cohort } from './cases';
 import { type CaseRecord, finishedCases, recordFileName, type RunRecord, writeRecord } from './record';
 import { type Shard, selectShard } from './shard';
 
-/** The tool version written into run records. */
-export const TOOL_VERSION = '0.1.0';
+/** The tool version written into run records: package.json's `version` of this installation. */
+export const TOOL_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'delineate' && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // bundled without package.json: fall through
+  }
+  return 'unknown';
+})();
 
 /** Events the batch reports while it runs (the CLI draws its progress bar from them). */
 export type BatchEvent =
