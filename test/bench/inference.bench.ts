@@ -7,7 +7,7 @@
  * The PyTorch side needs the reference venv (DELINEATE_PY, default /work/py/venv/bin/python) with nnunetv2;
  * without it those rows are skipped with a message (benchmarks only — tests never need Python).
  * Env: DELINEATE_BENCH_FEATURES (default 16,32,64,96,96), DELINEATE_BENCH_PATCH (default 24,128,128),
- * DELINEATE_BENCH_SKIP_MEMORY=1 to skip the 100-class run.
+ * DELINEATE_BENCH_MODES (default "tta,notta"), DELINEATE_BENCH_SKIP_MEMORY=1 to skip the 100-class run.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -37,7 +37,8 @@ const bench: Bench = async (log) => {
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'delineate-bench-'));
     try {
-      for (const tta of [true, false]) {
+      const modes = (process.env.DELINEATE_BENCH_MODES ?? 'tta,notta').split(',');
+      for (const tta of [true, false].filter((t) => modes.includes(t ? 'tta' : 'notta'))) {
         const flags = tta ? [] : ['--no-tta'];
         log(`PlainConvUNet ${features}, patch ${patch}, ${tta ? 'mirroring TTA (8 runs per tile)' : 'no TTA'}: nnU-Net predictor (PyTorch)…`);
         const torch = runJson(PY, [join(PROJECT_ROOT, 'test/reference/bench_nnunet.py'), dir, '--features', features, '--patch', patch, ...flags]);
