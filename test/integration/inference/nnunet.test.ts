@@ -4,9 +4,11 @@
  * from floating-point ties, and its float16 network-grid logits to within the rounding of float16.
  *
  * Tolerances: ONNX Runtime and PyTorch compute the convolutions in a different order (≈1e-6 relative), and nnU-Net
- * rounds every accumulation step to float16 (Delineate's default for nnU-Net models does the same), so a logit may
- * land on the neighbouring half: |Δ| ≤ 2 half-ULPs of the value. Labels may differ only where nnU-Net's own
- * float16 logits of the two classes are within that distance (a tie); we require < 0.1 % of voxels.
+ * rounds every accumulation step to float16 (Delineate's default for nnU-Net models does the same), so a running
+ * sum Σ gaussian·logit (gaussian up to 10, several overlapping tiles) may land on the neighbouring half; after the
+ * division by the weights that is up to 2^-11 absolute for |sum| < 2, plus the half rounding of the result:
+ * |Δ| ≤ 2 half-ULPs of the value + 2^-9. Labels may differ only where nnU-Net's own float16 logits of two classes
+ * are that close (a tie); we require < 0.1 % of voxels.
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -35,7 +37,8 @@ function halfUlp(x: number): number {
 for (const [name, images] of Object.entries(CASES)) {
   const dir = `${PROJECT_ROOT}/test/fixtures/engine/${name}`;
   describe.skipIf(!hasData(...images))(`nnU-Net golden: ${name}`, () => {
-    it('labels equal nnU-Net apart from ties; float16 logits within 2 half-ULPs', { timeout: 1_800_000 }, async () => {
+    // Missing golden files are a defect (regenerate with test/reference/make_nnunet_golden.py), never a skip.
+    it('labels equal nnU-Net apart from ties; float16 logits within rounding', { timeout: 1_800_000 }, async () => {
       const meta = JSON.parse(readFileSync(`${dir}/ref.json`, 'utf8')) as { networkShape: number[]; stride: number; subShape: number[] };
       const model = await loadModel(dir);
       const inputs = await Promise.all(images.map((p) => readImageFile(dataPath(p))));
@@ -60,7 +63,7 @@ for (const [name, images] of Object.entries(CASES)) {
                 const mine = values[(c * n1 + b * st) * n2 + x * st]!;
                 const d = Math.abs(mine - ref);
                 maxDiff = Math.max(maxDiff, d);
-                worstUlps = Math.max(worstUlps, d / halfUlp(ref));
+                worstUlps = Math.max(worstUlps, d / (2 * halfUlp(ref) + 2 ** -9));
                 compared++;
               }
         },
@@ -72,10 +75,10 @@ for (const [name, images] of Object.entries(CASES)) {
       const frac = differ / refLabels.data.length;
       console.log(
         `[${name}] labels differing: ${differ} / ${refLabels.data.length} (${(frac * 100).toFixed(4)} %); ` +
-          `max |Δlogit| ${maxDiff.toExponential(3)} (${worstUlps.toFixed(2)} half-ULPs) over ${compared} sampled network voxels; ` +
+          `max |Δlogit| ${maxDiff.toExponential(3)} (${worstUlps.toFixed(2)} of the tolerance) over ${compared} sampled network voxels; ` +
           `${res.stats.tiles} tiles, ${res.stats.networkRuns} runs, ${res.stats.seconds.total.toFixed(1)} s`,
       );
-      expect(worstUlps).toBeLessThanOrEqual(2);
+      expect(worstUlps).toBeLessThanOrEqual(1);
       expect(frac).toBeLessThan(1e-3);
     });
   });
