@@ -124,29 +124,27 @@ export function labelStats(lm: Labelmap): LabelStats {
   const max = new Int32Array(3 * L).fill(-1);
   const sum = new Float64Array(3 * L);
   const d = lm.data;
-  // Row sums keep the inner loop to one add per voxel.
+  // Per row: count and i-sum per label, and the list of labels the row holds (flushed once per row).
   const rowCount = new Float64Array(L);
   const rowSumI = new Float64Array(L);
+  const seen = new Int32Array(L);
   for (let k = 0; k < nz; k++)
     for (let j = 0; j < ny; j++) {
       const base = nx * (j + ny * k);
-      let prev = -1;
+      let nSeen = 0;
       for (let i = 0; i < nx; i++) {
         const v = d[base + i]!;
         if (v === 0) continue;
         if (rowCount[v] === 0) {
+          seen[nSeen++] = v;
           if (i < min[3 * v]!) min[3 * v] = i;
         }
         rowCount[v]!++;
         rowSumI[v]! += i;
         if (i > max[3 * v]!) max[3 * v] = i;
-        prev = v;
       }
-      if (prev < 0) continue;
-      // Flush labels seen in this row.
-      for (let i = 0; i < nx; i++) {
-        const v = d[base + i]!;
-        if (v === 0 || rowCount[v] === 0) continue;
+      for (let s = 0; s < nSeen; s++) {
+        const v = seen[s]!;
         const c = rowCount[v]!;
         count[v]! += c;
         sum[3 * v]! += rowSumI[v]!;
