@@ -4,11 +4,12 @@
  * into the job folder. Runs off the server's event loop because
  * ONNX Runtime's `run()` and itk-wasm block their thread.
  *
- * Protocol (parentPort): in — {@link JobWorkerData} as workerData, then `{type: 'cancel'}`; out —
- * {@link WorkerMessage}s: progress, then exactly one of done / failed / cancelled.
+ * Protocol (parentPort, see ./protocol.ts): the worker posts `{type: 'ready'}` once loaded; in — `{type: 'run', job}`
+ * and `{type: 'cancel', jobId}`; out — per job, {@link WorkerMessage}s tagged with the job id: progress, then
+ * exactly one of done / failed / cancelled. The worker is reused for the next job.
  */
 import { join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { DelineateError, isCancelled, toDelineateError } from '../../common/errors';
 import { segmentationFromLabelmap } from '../../common/segmentation';
 import type { Volume, VolumeInfo } from '../../common/volume';
@@ -18,7 +19,7 @@ import { writeTextAtomic } from '../metrics/index';
 import { loadModel } from '../models/registry';
 import { readSourceSeries, writeDicomSeg } from '../seg/index';
 import { segmentStatistics } from '../stats/index';
-import type { JobWorkerData, WorkerMessage } from './protocol';
+import type { JobWorkerData, Tagged, ToWorker, WorkerMessage } from './protocol';
 
 async function readInput(input: JobWorkerData['inputs'][number], signal: AbortSignal): Promise<{ volume: Volume; dicom?: VolumeInfo }> {
   if (input.kind === 'image') return { volume: await readImageFile(input.path, { signal }) };
@@ -31,15 +32,9 @@ async function readInput(input: JobWorkerData['inputs'][number], signal: AbortSi
   return { volume: await readVolume(vols[0]!, { signal }), dicom: vols[0]! };
 }
 
-async function main(): Promise<void> {
-  const port = parentPort!;
-  const data = workerData as JobWorkerData;
-  const post = (m: WorkerMessage): void => port.postMessage(m);
-  const controller = new AbortController();
-  port.on('message', (m: { type?: string }) => {
-    if (m?.type === 'cancel') controller.abort();
-  });
-  const signal = controller.signal;
+/** Run one job; every message it posts carries the job id. Never throws. */
+async function runJob(data: JobWorkerData, signal: AbortSignal, send: (m: WorkerMessage) => void): Promise<void> {
+  const post = send;
   try {
     const model = await loadModel(data.modelDir);
     const volumes: Volume[] = [];
@@ -97,4 +92,29 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+/**
+ * The worker stays up between jobs (no module loading or wasm start-up per job) and runs one job at a time:
+ * `{type: 'run', job}` starts one, `{type: 'cancel', jobId}` aborts it between tiles.
+ */
+function main(): void {
+  const port = parentPort!;
+  let current: { jobId: string; controller: AbortController } | undefined;
+  port.on('message', (m: ToWorker) => {
+    if (m?.type === 'cancel') {
+      if (current && current.jobId === m.jobId) current.controller.abort();
+    } else if (m?.type === 'run') {
+      if (current) {
+        port.postMessage({ jobId: m.job.jobId, type: 'failed', error: { name: 'DelineateError', code: 'INTERNAL', message: 'job worker is busy' } } satisfies Tagged);
+        return;
+      }
+      const job = m.job;
+      current = { jobId: job.jobId, controller: new AbortController() };
+      void runJob(job, current.controller.signal, (msg) => port.postMessage({ jobId: job.jobId, ...msg } satisfies Tagged)).finally(() => {
+        current = undefined;
+      });
+    }
+  });
+  port.postMessage({ type: 'ready' });
+}
+
+main();

@@ -1,10 +1,11 @@
 /**
- * The API server's job manager: a bounded FIFO queue and a concurrency limit. Each running job is a worker
- * thread (./job-worker.ts) so that inference never blocks the HTTP event loop. Jobs follow the state union of
+ * The API server's job manager: a bounded FIFO queue and a concurrency limit. Jobs run in worker threads
+ * (./job-worker.ts) so that inference never blocks the HTTP event loop; a worker is kept for the next job (up to
+ * `concurrency` of them), so module loading and wasm start-up are paid once, not per job. Jobs follow the state union of
  * main/common/progress.ts (`queued | running | succeeded | failed | cancelled`).
  *
  * Cancel is cooperative first (the worker's AbortSignal, checked between tiles) and hard after `cancelGraceMs`
- * (the worker is terminated). Finished jobs are kept (with their result files) up to `maxFinishedJobs`; older
+ * (the worker is terminated and replaced by a fresh one for later jobs). Finished jobs are kept (with their result files) up to `maxFinishedJobs`; older
  * ones are evicted, oldest first.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DelineateError, type SerializedError } from '../../common/errors';
 import { estimateEtaMs, type JobState, type Progress } from '../../common/progress';
-import type { JobEngineOptions, JobWorkerData, WorkerMessage } from './protocol';
+import type { FromWorker, JobEngineOptions, JobWorkerData, ToWorker, WorkerMessage } from './protocol';
 
 /** Entry of the job worker in this source tree. */
 export const JOB_WORKER_ENTRY = new URL('./job-worker.ts', import.meta.url);
@@ -40,8 +41,17 @@ export interface Job {
   /** When the current progress stage started (for the ETA). */
   stageStartedAt?: number;
   summary?: Extract<WorkerMessage, { type: 'done' }>['summary'];
-  worker?: Worker;
+  /** The worker running it (running jobs). */
+  worker?: PoolWorker;
   killTimer?: NodeJS.Timeout;
+}
+
+/** A job worker thread; reused for job after job until it is killed or dies. */
+interface PoolWorker {
+  worker: Worker;
+  /** The job it runs now. */
+  jobId?: string;
+  dead?: boolean;
 }
 
 /** Options of {@link JobManager}. */
@@ -66,7 +76,7 @@ function tsBootstrap(entry: URL): string {
   const api = pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
   return (
     `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })` +
-    `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'failed', error: { name: 'DelineateError', code: 'INTERNAL', message: 'job worker failed to start: ' + String(e && e.message || e) } }); });`
+    `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'startup-failed', message: String(e && e.message || e) }); });`
   );
 }
 
@@ -107,6 +117,8 @@ export class JobManager {
   private readonly graceMs: number;
   private readonly entry: URL;
   private closed = false;
+  /** Job workers waiting for their next job (at most `concurrency`). */
+  private readonly idle: PoolWorker[] = [];
 
   constructor(opts: JobManagerOptions = {}) {
     this.maxQueue = opts.maxQueue ?? 16;
@@ -160,9 +172,10 @@ export class JobManager {
     }
     if (job.state.status === 'running') {
       if (job.worker && !job.killTimer) {
-        job.worker.postMessage({ type: 'cancel' });
+        job.worker.worker.postMessage({ type: 'cancel', jobId: id } satisfies ToWorker);
+        // Hard stop when the worker does not get back in time (e.g. stuck in one long network run).
         job.killTimer = setTimeout(() => {
-          if (job.state.status === 'running') this.finish(job, { type: 'cancelled' });
+          if (job.state.status === 'running') this.finish(job, { type: 'cancelled' }, true);
         }, this.graceMs);
       }
       return true;
@@ -174,12 +187,12 @@ export class JobManager {
   async remove(id: string): Promise<void> {
     const job = this.jobs.get(id);
     if (!job) throw new DelineateError('NOT_FOUND', `no job ${id}`, { subject: id });
-    const worker = job.worker;
-    if (job.state.status === 'queued' || job.state.status === 'running') this.cancel(id);
-    if (job.state.status === 'running') this.finish(job, { type: 'cancelled' });
+    const pw = job.worker;
+    if (job.state.status === 'queued') this.cancel(id);
+    if (job.state.status === 'running') this.finish(job, { type: 'cancelled' }, true);
     this.jobs.delete(id);
     // The worker must be gone before its folder is removed (it may be writing results).
-    if (worker) await worker.terminate();
+    if (pw) await pw.worker.terminate();
     await rm(job.spec.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
@@ -216,7 +229,14 @@ export class JobManager {
     const all = [...this.jobs.values()];
     for (const j of all) {
       if (j.killTimer) clearTimeout(j.killTimer);
-      if (j.worker) await j.worker.terminate();
+      if (j.worker) {
+        j.worker.dead = true;
+        await j.worker.worker.terminate();
+      }
+    }
+    for (const pw of this.idle.splice(0)) {
+      pw.dead = true;
+      await pw.worker.terminate();
     }
     this.jobs.clear();
     await Promise.all(all.map((j) => rm(j.spec.dir, { recursive: true, force: true })));
@@ -226,41 +246,63 @@ export class JobManager {
     while (!this.closed && this.running < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
   }
 
+  /** A new job worker; its messages are routed to the job it runs. */
+  private spawn(): PoolWorker {
+    const ts = this.entry.pathname.endsWith('.ts');
+    const worker = new Worker(ts ? tsBootstrap(this.entry) : this.entry, { eval: ts, stdout: true, stderr: true });
+    // Worker output (itk-wasm chatter) is read and dropped: stdout of the server is for its own JSON.
+    worker.stdout.resume();
+    worker.stderr.resume();
+    const pw: PoolWorker = { worker };
+    worker.on('message', (m: FromWorker | { type: 'startup-failed'; message: string }) => {
+      if (m.type === 'ready') return;
+      if (m.type === 'startup-failed') return this.workerDied(pw, `job worker failed to start: ${m.message}`);
+      const job = this.jobs.get(m.jobId);
+      if (!job || job.worker !== pw || job.state.status !== 'running') return;
+      if (m.type === 'progress') {
+        const prev = job.state.progress;
+        if (!prev || prev.stage !== m.progress.stage) job.stageStartedAt = Date.now();
+        job.state = { ...job.state, progress: m.progress };
+      } else {
+        const { jobId: _id, ...rest } = m;
+        this.finish(job, rest as Exclude<WorkerMessage, { type: 'progress' }>);
+      }
+    });
+    worker.on('error', (e) => this.workerDied(pw, `job worker crashed: ${e.message}`));
+    worker.on('exit', (code) => this.workerDied(pw, `job worker exited (code ${code}) without a result`));
+    return pw;
+  }
+
+  /** A worker ended or broke: never reuse it; its job (if any) fails with the reason. */
+  private workerDied(pw: PoolWorker, reason: string): void {
+    const wasDead = pw.dead;
+    pw.dead = true;
+    const k = this.idle.indexOf(pw);
+    if (k >= 0) this.idle.splice(k, 1);
+    const job = pw.jobId !== undefined ? this.jobs.get(pw.jobId) : undefined;
+    if (job && job.worker === pw && job.state.status === 'running') this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', reason).toJSON() }, true);
+    else if (!wasDead) void pw.worker.terminate();
+  }
+
   private start(job: Job): void {
     const now = Date.now();
     job.state = { status: 'running', id: job.id, kind: 'segment', startedAt: now };
     this.running++;
     const data: JobWorkerData = { jobId: job.id, modelDir: job.spec.modelDir, inputs: job.spec.inputs, options: job.spec.options, outDir: job.spec.dir };
-    const ts = this.entry.pathname.endsWith('.ts');
-    let worker: Worker;
+    let pw: PoolWorker;
     try {
-      worker = new Worker(ts ? tsBootstrap(this.entry) : this.entry, { eval: ts, workerData: data, stdout: true, stderr: true });
+      pw = this.idle.pop() ?? this.spawn();
     } catch (e) {
       this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', `cannot start a job worker: ${(e as Error).message}`).toJSON() });
       return;
     }
-    // Worker output (itk-wasm chatter) is read and dropped: stdout of the server is for its own JSON.
-    worker.stdout.resume();
-    worker.stderr.resume();
-    job.worker = worker;
-    worker.on('message', (m: WorkerMessage) => {
-      if (job.state.status !== 'running') return;
-      if (m.type === 'progress') {
-        const prev = job.state.progress;
-        if (!prev || prev.stage !== m.progress.stage) job.stageStartedAt = Date.now();
-        job.state = { ...job.state, progress: m.progress };
-      } else this.finish(job, m);
-    });
-    worker.on('error', (e) => {
-      if (job.state.status === 'running') this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', `job worker crashed: ${e.message}`).toJSON() });
-    });
-    worker.on('exit', (code) => {
-      if (job.state.status === 'running')
-        this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', `job worker exited (code ${code}) without a result`).toJSON() });
-    });
+    pw.jobId = job.id;
+    job.worker = pw;
+    pw.worker.postMessage({ type: 'run', job: data } satisfies ToWorker);
   }
 
-  private finish(job: Job, m: Exclude<WorkerMessage, { type: 'progress' }>): void {
+  /** End a running job; its worker goes back to the pool, or is terminated when `kill` (or when it died). */
+  private finish(job: Job, m: Exclude<WorkerMessage, { type: 'progress' }>, kill = false): void {
     if (job.state.status !== 'running') return;
     const startedAt = job.state.startedAt;
     const finishedAt = Date.now();
@@ -270,10 +312,16 @@ export class JobManager {
     } else if (m.type === 'failed') job.state = { status: 'failed', id: job.id, kind: 'segment', finishedAt, error: m.error };
     else job.state = { status: 'cancelled', id: job.id, kind: 'segment', finishedAt };
     if (job.killTimer) clearTimeout(job.killTimer);
-    const w = job.worker;
+    const pw = job.worker;
     delete job.worker;
     delete job.killTimer;
-    if (w) void w.terminate();
+    if (pw) {
+      delete pw.jobId;
+      if (kill || pw.dead || this.closed || this.idle.length >= this.concurrency) {
+        pw.dead = true;
+        void pw.worker.terminate();
+      } else this.idle.push(pw);
+    }
     this.running--;
     this.evict();
     this.pump();

@@ -11,7 +11,7 @@ export interface JobEngineOptions {
   threads?: number;
 }
 
-/** workerData of a job worker. */
+/** One job as sent to a job worker. */
 export interface JobWorkerData {
   jobId: string;
   modelDir: string;
@@ -38,3 +38,12 @@ export type WorkerMessage =
     }
   | { type: 'failed'; error: SerializedError }
   | { type: 'cancelled' };
+
+/** A worker message tagged with its job. */
+export type Tagged = WorkerMessage & { jobId: string };
+
+/** Messages to a job worker. */
+export type ToWorker = { type: 'run'; job: JobWorkerData } | { type: 'cancel'; jobId: string };
+
+/** Everything a job worker posts: `ready` once it has loaded, then tagged job messages. */
+export type FromWorker = { type: 'ready' } | Tagged;
