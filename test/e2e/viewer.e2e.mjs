@@ -106,6 +106,11 @@ export default async function viewerE2e(ctx) {
   assert.notEqual(after.coronal, before.coronal, 'clicking moved the coronal slice');
   // Screen-left of the axial view is patient right: clicking left of centre moves the sagittal plane to the right.
   assert.match(await page.textContent('[data-testid=view-sagittal] [data-testid=slice-readout]'), /R \d/);
+  const voxel = /\((\d+), (\d+), (\d+)\) = (-?\d+) HU/.exec(await text(page, '[data-testid=cursor-readout]'));
+  assert.ok(voxel, 'the voxel under the crosshair is shown with its HU value');
+  assert.ok(Number(voxel[4]) >= -1024 && Number(voxel[4]) <= 3071, `plausible HU at the crosshair: ${voxel[0]}`);
+  // This series' k axis points superior (direction = identity), and axial slices are numbered from inferior.
+  assert.equal(Number(voxel[3]), after.axial - 1, 'k of the crosshair voxel matches the axial slice number');
   await ctx.screenshot('viewer-07-ct-crosshair');
 
   // Right drag = zoom (up = closer), Shift+drag = pan, double-click = fit.

@@ -9,6 +9,7 @@
  */
 import type vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
 import type { LoadedVolume } from '../../../main/common/api';
+import { lpsToIjk, transformPoint } from '../../../main/common/geometry';
 import type { Vec3 } from '../../../main/common/volume';
 import {
   ORIENTATIONS,
@@ -126,6 +127,16 @@ export class ViewerState {
       };
     }
     return out;
+  });
+
+  /** The voxel nearest to the cursor: its index (i, j, k) and stored value (HU for CT). */
+  readonly cursorVoxel: { ijk: Vec3; value: number } | null = $derived.by(() => {
+    const v = this.loaded?.volume;
+    if (!v) return null;
+    const p = transformPoint(lpsToIjk(v), this.cursor);
+    const ijk = p.map(Math.round) as Vec3;
+    if (ijk.some((x, a) => x < 0 || x >= v.size[a]!)) return null;
+    return { ijk, value: v.data[ijk[0] + v.size[0] * (ijk[1] + v.size[1] * ijk[2])]! };
   });
 
   // vtk objects: plain fields, never reactive.
@@ -262,6 +273,10 @@ export class ViewerState {
   resetViews(): void {
     for (const o of ORIENTATIONS) this.fit(o);
     if (this.loaded) this.setCursor(gridCenter(this.loaded.volume));
+    if (this.volumeView && this.loaded) {
+      this.volumeView.resetCamera();
+      this.schedule('volume');
+    }
   }
 
   setInterpolation(mode: 'linear' | 'nearest'): void {

@@ -45,6 +45,7 @@ export class VolumeView {
   private diagonalMm = 1;
   private minSpacingMm = 1;
   private shadeWanted = false;
+  private center: Vec3 = [0, 0, 0];
 
   constructor(container: HTMLElement, quality: RenderQuality) {
     this.quality = quality;
@@ -84,9 +85,16 @@ export class VolumeView {
     this.mapper.setInputData(image);
     this.applySampling();
     this.renderer.addVolume(this.actor);
+    this.center = center;
+    this.resetCamera();
+  }
+
+  /** Anterior view (patient's right on screen left), superior up, the whole volume in view. */
+  resetCamera(): void {
+    const c = this.center;
     const camera = this.renderer.getActiveCamera();
-    camera.setFocalPoint(center[0], center[1], center[2]);
-    camera.setPosition(center[0], center[1] - 4 * diagonalMm, center[2]);
+    camera.setFocalPoint(c[0], c[1], c[2]);
+    camera.setPosition(c[0], c[1] - 4 * this.diagonalMm, c[2]);
     camera.setViewUp(0, 0, 1);
     this.renderer.resetCamera();
     camera.zoom(1.3);
