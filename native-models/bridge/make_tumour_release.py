@@ -56,13 +56,14 @@ def main():
     if not os.path.isdir(folder):
         sys.exit(f'no training folder {folder}')
     os.makedirs(a.out, exist_ok=True)
-    spec, info = [], {}
+    spec, info, untrained = [], {}, []
     for f in a.folds:
         fd = os.path.join(folder, f'fold_{f}')
         final = os.path.join(fd, 'checkpoint_final.pth')
         ck = next((os.path.join(fd, n) for n in a.prefer if os.path.isfile(os.path.join(fd, n))), None)
         if ck is None:
             print(f'fold {f}: no checkpoint, skipped')
+            untrained.append(f)
             continue
         spec.append(f'{f}:{os.path.basename(ck)}')
         rows, c = curve_rows(ck)
@@ -136,12 +137,27 @@ def main():
           '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
           f'  and 5 validation iterations per epoch, {ep_txt} epochs per fold ({it_txt} iterations of batch 2; nnU-Net\'s',
           '  default is 1000 x 250 = 250 000), foreground oversampling 0.5, one CPU thread (`-device cpu`, niced),',
-          '  on a shared 2-core machine.',
+          '  on a shared 2-core machine. Fold 0 was planned for 16 epochs and extended while it ran (26, 40, then',
+          '  56 epochs, resumed with `--c` each time; nnU-Net\'s poly learning-rate schedule is recomputed for the',
+          '  new length on resume, so the rate rose slightly at epochs 8, 12 and 27 - visible in the LR panel of',
+          '  the progress plot). s/epoch below is the mean over all epochs (300+ s with the big patch on the',
+          '  loaded machine, 70-110 s with 24x64x64).',
           '- Cross-validation **by patient**: 3 folds, each holding out all studies of one patient',
           '  (`splits_final.json` written by `prepare_tcia_dataset.py --splits`).',
-          '- Ensemble: the exported folds are averaged at inference. Each fold saw 2 of the 3 patients; together',
-          '  they saw all 5 studies, so the ensemble has **no held-out estimate of its own**; the per-fold numbers',
-          '  below are the honest estimate for a new patient.', '']
+          ]
+    if len(info) > 1:
+        L += ['- Ensemble: the exported folds are averaged at inference. Each fold saw 2 of the 3 patients; together',
+              '  they saw all 5 studies, so the ensemble has **no held-out estimate of its own**; the per-fold',
+              '  numbers below are the honest estimate for a new patient.', '']
+    else:
+        f0 = next(iter(info))
+        L += [f'- **Only fold {f0} is bundled**: it was trained on the studies of the two other patients and never saw',
+              f'  {HELD_OUT.get(f0, "?")}; its cross-validation Dice below is a held-out estimate for this very',
+              '  network.', '']
+    if untrained:
+        L += [f'- **Not trained: fold(s) {", ".join(str(u) for u in untrained)}** (CPU time ran out in the first session;',
+              '  see `native-models/bridge/TRAINING.md` to train them). So there is no cross-validation estimate for',
+              '  ' + ', '.join(HELD_OUT.get(u, '?') for u in untrained) + '.', '']
     L += ['## Cross-validation (nnU-Net\'s validation of each fold on its held-out patient)', '',
           '| fold | held-out patient | checkpoint | epochs | s/epoch | Dice per held-out study | mean Dice |',
           '|---|---|---|---|---|---|---|']
@@ -153,6 +169,8 @@ def main():
             per, mean = 'not validated yet (training unfinished)', '-'
         L.append(f"| {f} | {HELD_OUT.get(f, '?')} | `{d['checkpoint']}`{'' if d['final'] else ' (partial)'} | "
                  f"{d['epochs']} | {fmt(d['s_per_epoch'], 0)} | {per} | {mean} |")
+    for u in untrained:
+        L.append(f"| {u} | {HELD_OUT.get(u, '?')} | - | 0 | - | not trained | - |")
     done = [d['dice']['mean'] for d in info.values() if d['dice']]
     if done:
         L += ['', f'Mean over validated folds: **{sum(done) / len(done):.3f}** '
