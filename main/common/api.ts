@@ -7,7 +7,8 @@
  * cancelled. Voxel buffers travel as ArrayBuffers (transferred, never JSON-encoded).
  */
 import type { Progress } from './progress';
-import type { ScanResult, Volume, VolumeInfo } from './volume';
+import type { LayeredSegment } from './segmentation';
+import type { ScanResult, Vec3, Volume, VolumeInfo } from './volume';
 
 /** A file handed over by the renderer without a path (browser drag-and-drop into the web host). */
 export interface UploadedFile {
@@ -48,6 +49,62 @@ export interface DirEntry {
   sizeBytes?: number;
 }
 
+/** One model of the registry as the models panel shows it (bundled or the user's models folder). */
+export interface ModelInfo {
+  id: string;
+  name: string;
+  version: string;
+  description: string;
+  source: 'bundled' | 'user';
+  /** Whether the manifest is valid and every fold file exists; `problems` says why not. */
+  available: boolean;
+  problems?: string[];
+  dimensionality?: string;
+  /** Input channels in network order, with the modality each expects ("MR", "CT"; informational). */
+  channels: { name: string; modality: string }[];
+  /** Output labels (value 0 = background is not listed). Colour sRGB 0–255 where the manifest gives one. */
+  labels: { value: number; name: string; color?: [number, number, number] }[];
+  folds: number[];
+  /** Number of tensor axes mirrored by test-time augmentation (accurate preset: 2^n network runs per tile). */
+  mirrorAxes: number;
+  /** Network patch (tensor order, voxels) and target spacing (tensor order, mm). */
+  patchSize?: number[];
+  targetSpacingMm?: number[];
+  /** MODEL_CARD.md text (first 64 kB), '' when the folder has none. */
+  card: string;
+}
+
+/**
+ * Run presets: `fast` = no mirroring TTA and fold 0 only (1 network run per tile); `accurate` = TTA over the
+ * manifest's mirror axes and all folds (folds × 2^axes runs per tile).
+ */
+export type SegmentPreset = 'fast' | 'accurate';
+
+/** A one-layer segmentation on the grid of a scanned volume (LPS, i fastest; `labels.length` = voxel count). */
+export interface SegmentationData {
+  dataType: 'uint8' | 'uint16';
+  labels: Uint8Array | Uint16Array;
+  /** Segment table (all in layer 0). */
+  segments: LayeredSegment[];
+}
+
+/** Per-segment statistics (the shape of main/core/stats `SegmentStatistics`, `delineate stats --json`). */
+export interface SegmentStatisticsRow {
+  value: number;
+  name?: string;
+  voxelCount: number;
+  /** mL. */
+  volumeMl: number;
+  /** Image intensities (stored units; HU for CT). Population SD. */
+  intensity?: { mean: number; sd: number; min: number; max: number };
+  bboxIjk?: { min: Vec3; max: Vec3 };
+  bboxLpsMm?: { min: Vec3; max: Vec3 };
+  centroidLpsMm?: Vec3;
+}
+
+/** Segmentation file formats: labelmap (.nii.gz/.nii/.nrrd + `.segments.json` sidecar), Slicer `.seg.nrrd`, DICOM SEG. */
+export type SegmentationFormatName = 'labelmap' | 'slicer-seg' | 'dicom-seg';
+
 /**
  * Method name → params and result. Add methods here; both transports and the compute dispatcher are typed by it.
  */
@@ -68,6 +125,35 @@ export interface ServiceMethods {
   'recent.add': { params: { path: string; label: string }; result: RecentItem[] };
   /** List a folder (web host only; Electron uses native dialogs). */
   'fs.list': { params: { path: string }; result: DirEntry[] };
+  /** Bundled and user models, and the inference devices present on this machine ('cpu' always). */
+  'models.list': { params: Record<string, never>; result: { models: ModelInfo[]; devices: string[] } };
+  /**
+   * Run a model on scanned volumes (one per model channel, in channel order, all on the grid of the first).
+   * Progress: stage 'inference' in tiles (also 'load', 'preprocess'). Cancellable between tiles.
+   * The labels are on the grid of `volumeIds[0]`.
+   */
+  'segment.run': {
+    params: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset };
+    result: SegmentationData & { device: string; tiles: number; networkRuns: number; seconds: number };
+  };
+  /**
+   * Open a segmentation file onto the grid of a scanned volume (labelmap: same grid; .seg.nrrd: same grid or a
+   * crop of it; DICOM SEG: must reference that series). Overlapping segments are refused (INPUT).
+   */
+  'segmentation.open': {
+    params: { volumeId: string; path: string };
+    result: SegmentationData & { format: SegmentationFormatName; warnings: string[] };
+  };
+  /** Save a segmentation of a scanned volume (atomic; DICOM SEG only for DICOM series). Returns the files written. */
+  'segmentation.save': {
+    params: SegmentationData & { volumeId: string; path: string; format: SegmentationFormatName };
+    result: { paths: string[] };
+  };
+  /** Per-segment statistics of a labelmap on the grid of a scanned volume, with that volume's intensities. */
+  'stats.compute': {
+    params: SegmentationData & { volumeId: string };
+    result: SegmentStatisticsRow[];
+  };
 }
 
 export type MethodName = keyof ServiceMethods;

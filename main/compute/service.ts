@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import type { AppInfo, DirEntry, LoadedVolume, MethodName, ParamsOf, RecentItem, ResultOf, UploadedFile } from '../common/api';
+import type { AppInfo, DirEntry, LoadedVolume, MethodName, ParamsOf, RecentItem, ResultOf, SegmentationData, UploadedFile } from '../common/api';
 import { DelineateError, throwIfCancelled } from '../common/errors';
 import type { JobOptions } from '../common/progress';
 import type { ComputeConfig } from '../common/supervisor';
@@ -21,6 +21,7 @@ import type { ScanResult, Volume, VolumeInfo } from '../common/volume';
 import { RecentStore } from './recent';
 import type { Handler, HandlerOptions } from './server';
 import { middleSliceThumbnail, type Thumbnail } from './thumbnail';
+import { Workflow } from './workflow';
 
 /** The part of core the service needs (main/core/io). Injected so the dispatcher can be tested on its own. */
 export interface ServiceCore {
@@ -42,6 +43,8 @@ export const LIMITS = {
   maxKnownVolumes: 20_000,
   /** Thumbnails kept (least recently used dropped first). */
   maxCachedThumbnails: 256,
+  /** Input series of one model run. */
+  maxModelInputs: 16,
 } as const;
 
 type Implementation = { [M in MethodName]: (params: ParamsOf<M>, options: HandlerOptions) => Promise<ResultOf<M>> };
@@ -53,6 +56,11 @@ export class ComputeService {
   private readonly thumbnails = new Map<string, Thumbnail>();
   private readonly recent: RecentStore;
   private readonly uploadRoot: string;
+  /** Models, segmentation files and statistics (./workflow) over the volumes known here. */
+  private readonly workflow = new Workflow({
+    info: (volumeId) => this.known(volumeId).coreInfo,
+    read: (info, options) => this.core.readVolume(info, options),
+  });
 
   constructor(
     private readonly config: ComputeConfig,
@@ -145,6 +153,16 @@ export class ComputeService {
     'recent.add': async ({ path, label }) => this.recent.add(path, label),
 
     'fs.list': async ({ path }): Promise<DirEntry[]> => listFolder(path),
+
+    'models.list': async () => this.workflow.listModels(),
+
+    'segment.run': async (params, { signal, onProgress }) => this.workflow.run(params, { signal, onProgress }),
+
+    'segmentation.open': async (params) => this.workflow.open(params),
+
+    'segmentation.save': async (params) => this.workflow.save(params),
+
+    'stats.compute': async (params, { signal, onProgress }) => this.workflow.stats(params, { signal, onProgress }),
   };
 
   private known(volumeId: string): { info: VolumeInfo; coreInfo: VolumeInfo } {
@@ -259,6 +277,7 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
   switch (method) {
     case 'app.info':
     case 'recent.list':
+    case 'models.list':
       paramsObject(method, params ?? {}, []);
       return {} as ParamsOf<M>;
     case 'volumes.scan':
@@ -311,7 +330,76 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
         throw new DelineateError('USAGE', `'${method}' takes at most ${LIMITS.maxUploadBytes / 1024 ** 3} GiB, got ${(total / 1024 ** 3).toFixed(1)} GiB`, { subject: 'params.files' });
       return { files: out } as ParamsOf<M>;
     }
+    case 'segment.run': {
+      const p = paramsObject(method, params, ['modelId', 'volumeIds', 'device', 'preset']);
+      const modelId = nonEmpty(method, p, 'modelId');
+      const ids = p.volumeIds;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.some((v) => typeof v !== 'string' || v === ''))
+        throw new DelineateError('PROTOCOL', `'${method}' needs params.volumeIds as a non-empty array of volume ids`, { subject: 'params.volumeIds' });
+      if (ids.length > LIMITS.maxModelInputs) throw new DelineateError('USAGE', `params.volumeIds lists more than ${LIMITS.maxModelInputs} series`, { subject: 'params.volumeIds' });
+      const device = str(method, p, 'device');
+      if (!DEVICES.includes(device)) throw new DelineateError('USAGE', `params.device must be one of ${DEVICES.join(', ')}, got '${device}'`, { subject: 'params.device' });
+      const preset = str(method, p, 'preset');
+      if (preset !== 'fast' && preset !== 'accurate') throw new DelineateError('USAGE', `params.preset must be 'fast' or 'accurate', got '${preset}'`, { subject: 'params.preset' });
+      return { modelId, volumeIds: ids as string[], device, preset } as ParamsOf<M>;
+    }
+    case 'segmentation.open': {
+      const p = paramsObject(method, params, ['volumeId', 'path']);
+      return { volumeId: nonEmpty(method, p, 'volumeId'), path: absolutePath(method, p, 'path') } as ParamsOf<M>;
+    }
+    case 'segmentation.save': {
+      const p = paramsObject(method, params, ['volumeId', 'path', 'format', ...SEG_FIELDS]);
+      const format = str(method, p, 'format');
+      if (format !== 'labelmap' && format !== 'slicer-seg' && format !== 'dicom-seg')
+        throw new DelineateError('USAGE', `params.format must be labelmap, slicer-seg or dicom-seg, got '${format}'`, { subject: 'params.format' });
+      const path = absolutePath(method, p, 'path');
+      const lower = path.toLowerCase();
+      const okName = format === 'slicer-seg' ? lower.endsWith('.seg.nrrd') : format === 'labelmap' ? /\.(nii|nii\.gz|nrrd)$/.test(lower) && !lower.endsWith('.seg.nrrd') : lower.endsWith('.dcm');
+      if (!okName)
+        throw new DelineateError('USAGE', `params.path '${path}' does not end in ${format === 'slicer-seg' ? '.seg.nrrd' : format === 'labelmap' ? '.nii.gz, .nii or .nrrd' : '.dcm'} (format ${format})`, { subject: 'params.path' });
+      return { volumeId: nonEmpty(method, p, 'volumeId'), path, format, ...segmentationData(method, p) } as ParamsOf<M>;
+    }
+    case 'stats.compute': {
+      const p = paramsObject(method, params, ['volumeId', ...SEG_FIELDS]);
+      return { volumeId: nonEmpty(method, p, 'volumeId'), ...segmentationData(method, p) } as ParamsOf<M>;
+    }
     default:
       throw new DelineateError('PROTOCOL', `Unknown method '${String(method)}'`, { subject: 'method' });
   }
+}
+
+const DEVICES = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
+const SEG_FIELDS = ['dataType', 'labels', 'segments'] as const;
+
+function nonEmpty(method: MethodName, p: Params, field: string): string {
+  const v = str(method, p, field);
+  if (v === '') throw new DelineateError('USAGE', `'${method}' needs a non-empty params.${field}`, { subject: `params.${field}` });
+  return v;
+}
+
+/** Validate the {@link SegmentationData} fields of a request (labels array type, segment table rows). */
+function segmentationData(method: MethodName, p: Params): SegmentationData {
+  const dataType = p.dataType;
+  const labels = p.labels;
+  if (dataType !== 'uint8' && dataType !== 'uint16') throw new DelineateError('PROTOCOL', `params.dataType must be 'uint8' or 'uint16'`, { subject: 'params.dataType' });
+  if (!(dataType === 'uint8' ? labels instanceof Uint8Array : labels instanceof Uint16Array))
+    throw new DelineateError('PROTOCOL', `'${method}' needs params.labels as a ${dataType === 'uint8' ? 'Uint8Array' : 'Uint16Array'}, got ${describe(labels)}`, { subject: 'params.labels' });
+  const segs = p.segments;
+  if (!Array.isArray(segs) || segs.length > 65535) throw new DelineateError('PROTOCOL', `params.segments must be an array of segments`, { subject: 'params.segments' });
+  const seen = new Set<number>();
+  const segments = segs.map((s: unknown, i) => {
+    const f = `params.segments[${i}]`;
+    const o = s as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null) throw new DelineateError('PROTOCOL', `${f} must be an object`, { subject: f });
+    const value = o.value;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > (dataType === 'uint8' ? 255 : 65535) || seen.has(value))
+      throw new DelineateError('USAGE', `${f}.value must be a unique integer label value 1…${dataType === 'uint8' ? 255 : 65535}`, { subject: `${f}.value` });
+    seen.add(value);
+    if (typeof o.name !== 'string' || o.name.length > LIMITS.maxLabelChars) throw new DelineateError('USAGE', `${f}.name must be a string`, { subject: `${f}.name` });
+    const c = o.color;
+    if (!Array.isArray(c) || c.length !== 3 || !c.every((x) => Number.isInteger(x) && x >= 0 && x <= 255))
+      throw new DelineateError('USAGE', `${f}.color must be three integers 0–255`, { subject: `${f}.color` });
+    return { ...(o as object), value, name: o.name, color: [c[0], c[1], c[2]], layer: 0 } as SegmentationData['segments'][number];
+  });
+  return { dataType, labels: labels as SegmentationData['labels'], segments };
 }

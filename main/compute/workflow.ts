@@ -1,0 +1,194 @@
+/**
+ * The segmentation workflow behind the compute service (issue 5): the model registry as the models panel sees it,
+ * running a model on scanned volumes, opening and saving segmentations in the three formats onto/from the grid of
+ * a scanned volume, and per-segment statistics. Thin over main/core (inference, models, seg, stats); the service
+ * (./service) validates params and resolves volume ids before calling here.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelInfo, SegmentationData, SegmentationFormatName, SegmentPreset, SegmentStatisticsRow } from '../common/api';
+import { DelineateError } from '../common/errors';
+import type { JobOptions } from '../common/progress';
+import type { LayeredSegment, Segmentation } from '../common/segmentation';
+import type { Grid, Volume, VolumeInfo } from '../common/volume';
+import { segment } from '../core/inference/engine';
+import { availableDevices, type DeviceName } from '../core/inference/session';
+import { listModels, loadModel } from '../core/models/registry';
+import { gridDifference } from '../core/metrics/grid';
+import { openSegmentation, readSourceSeries, referenceFromVolumeInfo, saveSegmentation, segmentationToLabelmap, sidecarPath } from '../core/seg/index';
+import { segmentStatistics } from '../core/stats/index';
+
+/** Largest MODEL_CARD.md text sent to the renderer, characters. */
+export const MAX_CARD_CHARS = 64 * 1024;
+
+/** How the workflow reaches the volumes the service knows (by id). */
+export interface VolumeSource {
+  /** The core's VolumeInfo of a scanned volume (NOT_FOUND error for an unknown id). */
+  info(volumeId: string): VolumeInfo;
+  /** Read its voxels. */
+  read(info: VolumeInfo, options: JobOptions): Promise<Volume>;
+}
+
+function gridOf(info: VolumeInfo): Grid {
+  return { size: [...info.size], spacingMm: [...info.spacingMm], originMm: [...info.originMm], direction: [...info.direction] };
+}
+
+function voxelCountOf(g: Grid): number {
+  return g.size[0] * g.size[1] * g.size[2];
+}
+
+export class Workflow {
+  /** The last volume read (the image a model or statistics ran on is usually asked for again). */
+  private cached: { key: string; volume: Volume } | undefined;
+
+  constructor(private readonly volumes: VolumeSource) {}
+
+  private async volume(volumeId: string, options: JobOptions): Promise<{ info: VolumeInfo; volume: Volume }> {
+    const info = this.volumes.info(volumeId);
+    const key = `${info.source}\0${info.id}\0${info.files.length}`;
+    if (this.cached?.key === key) return { info, volume: this.cached.volume };
+    const volume = await this.volumes.read(info, options);
+    this.cached = { key, volume };
+    return { info, volume };
+  }
+
+  async listModels(): Promise<{ models: ModelInfo[]; devices: string[] }> {
+    const entries = await listModels();
+    const models: ModelInfo[] = [];
+    for (const e of entries) {
+      const card = await readFile(join(e.dir, 'MODEL_CARD.md'), 'utf8').then(
+        (t) => t.slice(0, MAX_CARD_CHARS),
+        () => '',
+      );
+      const info: ModelInfo = {
+        id: e.id,
+        name: e.name,
+        version: e.version,
+        description: e.description,
+        source: e.source,
+        available: e.available,
+        channels: (e.channels ?? []).map((name) => ({ name, modality: '' })),
+        labels: (e.labels ?? []).filter((l) => l.value !== 0),
+        folds: e.folds ?? [],
+        mirrorAxes: 0,
+        card,
+      };
+      if (e.problems) info.problems = e.problems;
+      if (e.dimensionality) info.dimensionality = e.dimensionality;
+      if (e.available) {
+        try {
+          const m = (await loadModel(e.dir, { verifyHashes: false })).manifest;
+          info.channels = m.channels.map((c) => ({ name: c.name, modality: c.modality }));
+          info.labels = m.output.labels.filter((l) => l.value !== 0).map((l) => ({ value: l.value, name: l.name, color: [...l.color] as [number, number, number] }));
+          info.mirrorAxes = m.mirroringAxes.length;
+          info.patchSize = [...m.patchSize];
+          if (m.targetSpacingMm) info.targetSpacingMm = [...m.targetSpacingMm];
+        } catch (err) {
+          info.available = false;
+          info.problems = [...(info.problems ?? []), (err as Error).message];
+        }
+      }
+      models.push(info);
+    }
+    const devices = ['auto', 'cpu', ...availableDevices().filter((d) => d.present && d.name !== 'cpu').map((d) => d.name)];
+    return { models, devices };
+  }
+
+  /** Run `modelId` on the scanned volumes (channel order). Labels are on the grid of the first volume. */
+  async run(
+    p: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset },
+    options: JobOptions,
+  ): Promise<SegmentationData & { device: string; tiles: number; networkRuns: number; seconds: number }> {
+    const model = await loadModel(p.modelId);
+    const m = model.manifest;
+    if (p.volumeIds.length !== m.channels.length)
+      throw new DelineateError(
+        'USAGE',
+        `Model ${m.id} takes ${m.channels.length} input series (${m.channels.map((c) => c.name).join(', ')}), got ${p.volumeIds.length}`,
+        { subject: 'params.volumeIds' },
+      );
+    const infos = p.volumeIds.map((id) => this.volumes.info(id));
+    const first = gridOf(infos[0]!);
+    infos.forEach((info, i) => {
+      const diff = gridDifference(gridOf(info), first);
+      if (diff)
+        throw new DelineateError('GEOMETRY', `Input ${i + 1} (${m.channels[i]!.name}: ${info.source}) is on another grid than input 1 (${diff}); co-register the series first`, {
+          subject: `params.volumeIds[${i}]`,
+        });
+    });
+    const inputs: Volume[] = [];
+    for (let i = 0; i < infos.length; i++) {
+      options.onProgress?.({ stage: 'load', done: i, total: infos.length, detail: infos[i]!.source });
+      inputs.push((await this.volume(p.volumeIds[i]!, options)).volume);
+    }
+    const fast = p.preset === 'fast';
+    const res = await segment(model, inputs, {
+      device: p.device as DeviceName,
+      tta: !fast,
+      ...(fast ? { folds: [m.folds[0]!.fold] } : {}),
+      inputNames: infos.map((i) => i.source),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    const segments: LayeredSegment[] = m.output.labels
+      .filter((l) => l.value !== 0)
+      .map((l) => ({
+        value: l.value,
+        name: l.name,
+        color: [...l.color] as [number, number, number],
+        layer: 0,
+        algorithmType: 'AUTOMATIC',
+        algorithmName: `${m.id} ${m.version}`,
+      }));
+    return {
+      dataType: res.labels.dataType,
+      labels: res.labels.data,
+      segments,
+      device: res.stats.device,
+      tiles: res.stats.tiles,
+      networkRuns: res.stats.networkRuns,
+      seconds: res.stats.seconds.total,
+    };
+  }
+
+  /** Open a segmentation file onto the grid of a scanned volume, as one layer. */
+  async open(p: { volumeId: string; path: string }): Promise<SegmentationData & { format: SegmentationFormatName; warnings: string[] }> {
+    const info = this.volumes.info(p.volumeId);
+    const r = await openSegmentation(p.path, referenceFromVolumeInfo(info));
+    const lm = segmentationToLabelmap(r.segmentation, p.path);
+    const byValue = new Map(r.segmentation.segments.map((s) => [s.value, s]));
+    // Keep the DICOM/Slicer metadata of each segment (codes, algorithm) where the value did not change.
+    const segments: LayeredSegment[] = lm.segments.map((s) => {
+      const orig = byValue.get(s.value);
+      return orig && orig.name === s.name ? { ...orig, layer: 0 } : { ...s, layer: 0 };
+    });
+    return { format: r.format, dataType: lm.dataType, labels: lm.data, segments, warnings: r.warnings };
+  }
+
+  /** Save a segmentation of a scanned volume in `format` at `path`. */
+  async save(p: SegmentationData & { volumeId: string; path: string; format: SegmentationFormatName }): Promise<{ paths: string[] }> {
+    const info = this.volumes.info(p.volumeId);
+    const grid = gridOf(info);
+    if (p.labels.length !== voxelCountOf(grid))
+      throw new DelineateError('USAGE', `params.labels has ${p.labels.length} voxels but ${info.source} has ${voxelCountOf(grid)} (${grid.size.join('×')})`, { subject: 'params.labels' });
+    const seg: Segmentation = { ...grid, dataType: p.dataType, layers: [p.labels], segments: p.segments.map((s) => ({ ...s, layer: 0 })) };
+    if (p.format === 'dicom-seg') {
+      if (info.files.length === 0 || !info.study?.seriesInstanceUid)
+        throw new DelineateError('INPUT', `${info.source} is not a DICOM series: a DICOM SEG must reference one (save as labelmap or .seg.nrrd)`, { subject: 'params.format' });
+      const source = await readSourceSeries(info);
+      await saveSegmentation(seg, p.path, { format: 'dicom-seg', source });
+      return { paths: [p.path] };
+    }
+    await saveSegmentation(seg, p.path, { format: p.format });
+    return { paths: p.format === 'labelmap' ? [p.path, sidecarPath(p.path)] : [p.path] };
+  }
+
+  /** Per-segment statistics with the intensities of the scanned volume. */
+  async stats(p: SegmentationData & { volumeId: string }, options: JobOptions): Promise<SegmentStatisticsRow[]> {
+    const { info, volume } = await this.volume(p.volumeId, options);
+    if (p.labels.length !== volume.data.length)
+      throw new DelineateError('USAGE', `params.labels has ${p.labels.length} voxels but ${info.source} has ${volume.data.length}`, { subject: 'params.labels' });
+    const labels: Volume = { size: volume.size, spacingMm: volume.spacingMm, originMm: volume.originMm, direction: volume.direction, dataType: p.dataType, data: p.labels };
+    return segmentStatistics(labels, volume, { ...options, segments: p.segments, labelsName: 'segmentation', imageName: info.source });
+  }
+}
