@@ -178,7 +178,7 @@ describe('import-model onnx', () => {
     const p = join(root, 'bad.json');
     writeFileSync(p, '{"schemaVersion": 1,');
     mkdirSync(join(root, 'models'));
-    const err = await importOnnx({ onnxPaths: [DYN], manifestPath: p, outDir: join(root, 'models', 'x') }).catch((x: unknown) => x as DelineateError);
+    const err = (await importOnnx({ onnxPaths: [DYN], manifestPath: p, outDir: join(root, 'models', 'x') }).catch((x: unknown) => x)) as DelineateError;
     expect(err.code).toBe('MANIFEST');
     expect(err.message).toMatch(/bad\.json: not a valid JSON object/);
   });
