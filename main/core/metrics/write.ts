@@ -1,19 +1,9 @@
-/** Atomic text output: write to a temporary file in the same folder, then rename over the target. */
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { DelineateError } from '../../common/errors';
+/** Report writers: atomic text output and CSV/JSON number formatting. */
+import { writeFileAtomic } from '../fs/atomic';
 
 /** Write `text` (UTF-8) to `path` atomically; IO error naming the path when the folder refuses. */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw new DelineateError('IO', `${path}: cannot write (${(e as Error).message})`, { subject: path, cause: e });
-  }
+  await writeFileAtomic(path, text);
 }
 
 /** JSON.stringify replacer: NaN → "NaN", ±Infinity → "Infinity"/"-Infinity" (JSON has no such numbers). */

@@ -12,7 +12,7 @@
 import { DelineateError } from '../../common/errors';
 import type { CodedConcept, LayeredSegment, Segmentation } from '../../common/segmentation';
 import { gridDifference } from '../metrics/grid';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../fs/atomic';
 import { TISSUE, rgbToDicomLab } from './color';
 import { type DicomElement, el, encodePart10, newUid, seq } from './dicom-encode';
 import { checkSegmentation, compactLayers } from './layers';

@@ -16,7 +16,7 @@ import { placeOnGrid } from './layers';
 import { type ReadSegmentation, readSlicerSeg, writeSlicerSeg } from './slicer';
 import type { SourceSeries } from './source';
 
-export { writeFileAtomic } from './atomic';
+export { writeFileAtomic } from '../fs/atomic';
 export { PALETTE, TISSUE, defaultColor, dicomLabToRgb, rgbToDicomLab } from './color';
 export { type DicomElement, el, encodeDataset, encodePart10, formatDS, newUid, seq } from './dicom-encode';
 export { type DicomSegInfo, type SegReference, decodeDicomSeg, readDicomSeg } from './dicom-seg-read';

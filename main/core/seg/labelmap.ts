@@ -19,7 +19,7 @@ import type { Grid, Labelmap, Volume } from '../../common/volume';
 import { readImageFile, writeVolume } from '../io/index';
 import { gridDifference } from '../metrics/grid';
 import { labelmapFromVolume, parseSegmentTable } from '../mesh/labels';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../fs/atomic';
 import { defaultColor } from './color';
 import { segmentationToLabelmap } from './layers';
 import { nrrdKeyValues } from './nrrd';

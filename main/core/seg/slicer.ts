@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { DelineateError } from '../../common/errors';
 import type { CodedConcept, LayeredSegment, Segmentation } from '../../common/segmentation';
 import type { Vec3 } from '../../common/volume';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../fs/atomic';
 import { TISSUE, defaultColor } from './color';
 import { checkSegmentation } from './layers';
 import { encodeNrrd, parseNrrd } from './nrrd';
