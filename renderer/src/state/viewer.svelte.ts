@@ -96,8 +96,6 @@ export class ViewerState {
   software3d = $state(false);
   /** True while a render is scheduled and not yet drawn (the e2e tests wait on it). */
   renderPending = $state(false);
-  /** Renders drawn so far, per view (diagnostics and tests). */
-  renderCount = $state<Record<Orientation | 'volume', number>>({ axial: 0, coronal: 0, sagittal: 0, volume: 0 });
 
   /** Milliseconds from receiving the voxels to the first 2D slice / the first 3D frame drawn. */
   firstSliceMs = $state<number | null>(null);
@@ -393,25 +391,25 @@ export class ViewerState {
     this.frame = requestAnimationFrame(() => {
       const targets = [...this.dirty];
       this.dirty.clear();
-      const counts = { ...this.renderCount };
-      for (const t of targets) {
-        if (t === 'volume') {
-          if (this.volumeView && this.loaded && this.volumeSize.w > 0) {
-            this.volumeView.render();
-            counts.volume++;
-            if (this.first3dMs === null) this.first3dMs = performance.now() - this.shownAt;
-          }
-        } else {
-          const slot = this.slots.get(t);
-          if (slot && slot.widthCss > 0) {
-            slot.view.render();
-            counts[t]++;
-            if (this.firstSliceMs === null && this.loaded) this.firstSliceMs = performance.now() - this.shownAt;
+      try {
+        for (const t of targets) {
+          if (t === 'volume') {
+            if (this.volumeView && this.loaded && this.volumeSize.w > 0) {
+              this.volumeView.render();
+              if (this.first3dMs === null) this.first3dMs = performance.now() - this.shownAt;
+            }
+          } else {
+            const slot = this.slots.get(t);
+            if (slot && slot.widthCss > 0) {
+              slot.view.render();
+              if (this.firstSliceMs === null && this.loaded) this.firstSliceMs = performance.now() - this.shownAt;
+            }
           }
         }
+      } finally {
+        // A failed draw (lost WebGL context) must not block later renders.
+        this.renderPending = false;
       }
-      this.renderCount = counts;
-      this.renderPending = false;
     });
   }
 }

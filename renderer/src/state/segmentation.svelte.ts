@@ -1,0 +1,296 @@
+/**
+ * Segmentation state of the workstation (issue 5): the labelmap of the shown volume, its segment table
+ * (name, colour, visibility, lock), per-segment statistics, the brush tools with undo/redo by deltas, and
+ * opening/saving segmentation files. Models and runs are in ./models.svelte.ts.
+ *
+ * The labels live here, in the renderer, as one uint8/uint16 array on the grid of the shown volume (LPS, i fastest):
+ * brush strokes edit them in place through main/common/edit (pure, no DOM) and keep the change as an
+ * {@link EditDelta} for undo; the compute side only sees them when saving or computing statistics.
+ */
+import type { SegmentationData, SegmentationFormatName, SegmentStatisticsRow } from '../../../main/common/api';
+import { paintDisc } from '../../../main/common/edit/brush';
+import { applyDelta, composeDeltas, type EditDelta, revertDelta } from '../../../main/common/edit/delta';
+import { DelineateError } from '../../../main/common/errors';
+import type { LayeredSegment } from '../../../main/common/segmentation';
+import type { Grid, Vec3 } from '../../../main/common/volume';
+import { closestIndexAxis, dot, type Orientation, screenToView, viewToLps } from '../viewer/geometry';
+import type { Workstation } from './workstation.svelte';
+
+/** A row of the segment table. */
+export interface SegmentRow extends LayeredSegment {
+  visible: boolean;
+  locked: boolean;
+}
+
+export type Tool = 'none' | 'brush' | 'erase';
+
+/** Undo entries kept (each a delta of one stroke or one whole-map change). */
+export const MAX_UNDO = 100;
+
+/** Format → file name ending. */
+export const FORMAT_EXTENSION: Record<SegmentationFormatName, string> = { labelmap: '.nii.gz', 'slicer-seg': '.seg.nrrd', 'dicom-seg': '.dcm' };
+
+const PALETTE: [number, number, number][] = [
+  [230, 80, 80],
+  [80, 200, 120],
+  [90, 140, 240],
+  [240, 200, 60],
+  [200, 90, 220],
+  [60, 210, 220],
+];
+
+export class SegmentationState {
+  /** Volume id whose grid the labels are on (null: no segmentation). */
+  volumeId = $state<string | null>(null);
+  segments = $state<SegmentRow[]>([]);
+  /** Bumped on every change of the voxels (views redraw on it). */
+  version = $state(0);
+  stats = $state.raw<SegmentStatisticsRow[]>([]);
+  statsPending = $state(false);
+  /** Where the segmentation came from ("brain-tumour-t1c", a file path). */
+  origin = $state('');
+  warnings = $state.raw<string[]>([]);
+  dirty = $state(false);
+
+  tool = $state<Tool>('none');
+  brushMm = $state(5);
+  activeValue = $state(1);
+  opacity = $state(0.45);
+  outline = $state(true);
+  canUndo = $state(false);
+  canRedo = $state(false);
+  /** Last file written or read, per kind (shown, and read by the e2e test). */
+  lastSaved = $state.raw<string[]>([]);
+  busy = $state(false);
+
+  /** The voxels (never proxied). */
+  private labelsRaw: Uint8Array | Uint16Array | null = null;
+  private grid: Grid | null = null;
+  private undoStack: EditDelta[] = [];
+  private redoStack: EditDelta[] = [];
+  private stroke: EditDelta | null = null;
+  private statsTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly ws: Workstation) {}
+
+  get labels(): Uint8Array | Uint16Array | null {
+    return this.labelsRaw;
+  }
+
+  /** Whether the segmentation belongs to the volume on screen (otherwise it is not drawn nor edited). */
+  get shown(): boolean {
+    return this.labelsRaw !== null && this.volumeId !== null && this.volumeId === this.ws.shownId && this.ws.viewer.loaded !== null;
+  }
+
+  get gridOf(): Grid | null {
+    return this.grid;
+  }
+
+  get data(): SegmentationData | null {
+    if (!this.labelsRaw) return null;
+    return {
+      dataType: this.labelsRaw instanceof Uint8Array ? 'uint8' : 'uint16',
+      labels: this.labelsRaw,
+      segments: this.segments.map(({ visible: _v, locked: _l, ...s }) => ({ ...$state.snapshot(s) }) as LayeredSegment),
+    };
+  }
+
+  /** Take a segmentation for the shown volume (model result or opened file). Clears undo history. */
+  set(volumeId: string, data: SegmentationData, origin: string, warnings: string[] = []): void {
+    const v = this.ws.viewer.loaded?.volume;
+    if (!v || this.ws.shownId !== volumeId) throw new DelineateError('USAGE', 'The segmentation is for a series that is no longer shown');
+    const n = v.size[0] * v.size[1] * v.size[2];
+    if (data.labels.length !== n) throw new DelineateError('GEOMETRY', `${origin}: ${data.labels.length} voxels for a ${v.size.join('×')} image`);
+    this.labelsRaw = data.labels;
+    this.grid = { size: [...v.size], spacingMm: [...v.spacingMm], originMm: [...v.originMm], direction: [...v.direction] };
+    this.volumeId = volumeId;
+    this.segments = data.segments.map((s) => ({ ...s, visible: true, locked: false }));
+    this.activeValue = this.segments[0]?.value ?? 1;
+    this.origin = origin;
+    this.warnings = warnings;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.syncUndo();
+    this.dirty = false;
+    this.version++;
+    void this.refreshStats();
+  }
+
+  /** An empty segmentation on the shown volume with one segment (to paint from scratch). */
+  createEmpty(): void {
+    const v = this.ws.viewer.loaded?.volume;
+    const id = this.ws.shownId;
+    if (!v || !id) return;
+    this.set(id, { dataType: 'uint8', labels: new Uint8Array(v.size[0] * v.size[1] * v.size[2]), segments: [{ value: 1, name: 'Segment 1', color: PALETTE[0]!, layer: 0 }] }, 'new');
+  }
+
+  addSegment(): void {
+    const value = Math.max(0, ...this.segments.map((s) => s.value)) + 1;
+    if (value > (this.labelsRaw instanceof Uint16Array ? 65535 : 255)) return;
+    this.segments = [...this.segments, { value, name: `Segment ${value}`, color: PALETTE[(value - 1) % PALETTE.length]!, layer: 0, visible: true, locked: false }];
+    this.activeValue = value;
+  }
+
+  setVisible(value: number, visible: boolean): void {
+    this.segments = this.segments.map((s) => (s.value === value ? { ...s, visible } : s));
+  }
+  setLocked(value: number, locked: boolean): void {
+    this.segments = this.segments.map((s) => (s.value === value ? { ...s, locked } : s));
+  }
+  rename(value: number, name: string): void {
+    this.segments = this.segments.map((s) => (s.value === value ? { ...s, name } : s));
+    this.dirty = true;
+  }
+  recolor(value: number, hex: string): void {
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+    if (!m) return;
+    const color: [number, number, number] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)];
+    this.segments = this.segments.map((s) => (s.value === value ? { ...s, color } : s));
+    this.dirty = true;
+  }
+
+  setTool(tool: Tool): void {
+    if (tool !== 'none' && !this.labelsRaw && this.ws.viewer.loaded) this.createEmpty();
+    this.tool = this.tool === tool ? 'none' : tool;
+  }
+
+  /** Screen point (CSS px in view `o`) → LPS on the shown slice of that view. */
+  private pointLps(o: Orientation, x: number, y: number): Vec3 | null {
+    const viewer = this.ws.viewer;
+    const sg = viewer.geometry?.[o];
+    const cam = viewer.cameras[o];
+    const size = viewer.sizes[o];
+    if (!sg || !cam || size.h <= 0) return null;
+    const { u, v } = screenToView(cam, size.w, size.h, x, y);
+    return viewToLps(sg, u, v, dot(viewer.cursor, sg.basis.normal));
+  }
+
+  /**
+   * One dab of the brush or eraser at CSS (x, y) of view `o` (a 2D disc of `brushMm` radius in the index plane
+   * closest to the view; locked segments are never written). `first` starts a stroke (one undo step).
+   */
+  paintAt(o: Orientation, x: number, y: number, first: boolean): void {
+    if (!this.shown || this.tool === 'none' || !this.grid || !this.labelsRaw) return;
+    const p = this.pointLps(o, x, y);
+    const sg = this.ws.viewer.geometry?.[o];
+    if (!p || !sg) return;
+    const locked = new Set(this.segments.filter((s) => s.locked).map((s) => s.value));
+    const value = this.tool === 'erase' ? 0 : this.activeValue;
+    if (value !== 0 && locked.has(value)) {
+      this.ws.report(new DelineateError('INPUT', `Segment ${value} is locked; unlock it to paint`));
+      return;
+    }
+    if (first) this.endStroke();
+    const delta = paintDisc(this.labelsRaw, this.grid, { centersMm: [p], radiusMm: this.brushMm, value, axis: closestIndexAxis(this.grid, sg.basis.normal) as 0 | 1 | 2, locked });
+    if (delta.voxelCount === 0) return;
+    applyDelta(this.labelsRaw, delta);
+    this.stroke = this.stroke ? composeDeltas(this.stroke, delta) : delta;
+    this.version++;
+  }
+
+  /** Finish the current stroke: it becomes one undo step. */
+  endStroke(): void {
+    if (!this.stroke) return;
+    this.undoStack.push(this.stroke);
+    if (this.undoStack.length > MAX_UNDO) this.undoStack.shift();
+    this.redoStack = [];
+    this.stroke = null;
+    this.dirty = true;
+    this.syncUndo();
+    this.scheduleStats();
+  }
+
+  undo(): void {
+    this.endStroke();
+    const d = this.undoStack.pop();
+    if (!d || !this.labelsRaw) return;
+    revertDelta(this.labelsRaw, d);
+    this.redoStack.push(d);
+    this.afterHistory();
+  }
+
+  redo(): void {
+    this.endStroke();
+    const d = this.redoStack.pop();
+    if (!d || !this.labelsRaw) return;
+    applyDelta(this.labelsRaw, d);
+    this.undoStack.push(d);
+    this.afterHistory();
+  }
+
+  private afterHistory(): void {
+    this.dirty = true;
+    this.syncUndo();
+    this.version++;
+    this.scheduleStats();
+  }
+
+  private syncUndo(): void {
+    this.canUndo = this.undoStack.length > 0 || this.stroke !== null;
+    this.canRedo = this.redoStack.length > 0;
+  }
+
+  private scheduleStats(): void {
+    clearTimeout(this.statsTimer);
+    this.statsTimer = setTimeout(() => void this.refreshStats(), 300);
+  }
+
+  /** Recompute per-segment statistics on the compute side. */
+  async refreshStats(): Promise<void> {
+    const client = this.ws.backend?.client;
+    const data = this.data;
+    const volumeId = this.volumeId;
+    if (!client || !data || !volumeId) return;
+    this.statsPending = true;
+    try {
+      // Send a copy: the buffer is transferred and the brush keeps editing the original.
+      this.stats = await client.call('stats.compute', { volumeId, ...data, labels: data.labels.slice() });
+    } catch (e) {
+      this.ws.report(e);
+    } finally {
+      this.statsPending = false;
+    }
+  }
+
+  /** Volume (mL) of a segment from the last statistics. */
+  volumeMl(value: number): number | undefined {
+    return this.stats.find((s) => s.value === value)?.volumeMl;
+  }
+
+  /** Save as `format` at `base` + the format's extension (or `base` itself when it already ends so). */
+  async save(format: SegmentationFormatName, base: string): Promise<void> {
+    const client = this.ws.backend?.client;
+    const data = this.data;
+    if (!client || !data || !this.volumeId) return;
+    const ext = FORMAT_EXTENSION[format];
+    const trimmed = base.trim();
+    const path = trimmed.toLowerCase().endsWith(ext) ? trimmed : `${trimmed.replace(/(\.seg\.nrrd|\.nii\.gz|\.nii|\.nrrd|\.dcm)$/i, '')}${ext}`;
+    this.busy = true;
+    try {
+      const r = await client.call('segmentation.save', { volumeId: this.volumeId, path, format, ...data, labels: data.labels.slice() });
+      this.lastSaved = r.paths;
+      this.dirty = false;
+    } catch (e) {
+      this.ws.report(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Open a segmentation file onto the shown volume. On failure nothing changes (the banner says why). */
+  async open(path: string): Promise<void> {
+    const client = this.ws.backend?.client;
+    const volumeId = this.ws.shownId;
+    if (!client || !volumeId) return;
+    this.busy = true;
+    try {
+      const r = await client.call('segmentation.open', { volumeId, path: path.trim() });
+      this.set(volumeId, r, path.trim(), r.warnings);
+      this.lastSaved = [];
+    } catch (e) {
+      this.ws.report(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
