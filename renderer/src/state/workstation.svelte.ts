@@ -79,7 +79,8 @@ export class Workstation {
     this.scan?.volumes.find((v) => v.id === this.shownId) ?? this.viewer.loaded?.info ?? null,
   );
 
-  private backend: Backend | null = null;
+  /** The connection (read by the segmentation and models state too). */
+  backend: Backend | null = null;
   private nextErrorId = 1;
   private loadAbort: AbortController | null = null;
 
