@@ -163,6 +163,33 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** Most bytes of an over-limit body read and dropped so that the client gets its 413. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Read and drop the rest of a request body (at most `max` bytes); resolves when it ended or the cap was hit. */
+function drain(req: IncomingMessage, max: number): Promise<void> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      resolve();
+    };
+    const onData = (c: Buffer): void => {
+      n += c.length;
+      if (n > max) {
+        req.pause();
+        done();
+      }
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
+}
+
 /** Parse job options from string fields (query string or form fields). 400 naming the field when malformed. */
 export function parseJobOptions(get: (name: string) => string | undefined): JobEngineOptions {
   const out: JobEngineOptions = {};
@@ -385,14 +412,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (route.auth) checkToken(req, tokenBuf);
       const params = (route.re.exec(url.pathname)?.groups ?? {}) as Params;
       await route.handler(req, res, params, url);
-    })().catch((e: unknown) => {
+    })().catch(async (e: unknown) => {
+      // Read (and drop) what the client is still sending before answering, so that it sees the answer instead of a
+      // reset connection — up to DRAIN_MAX_BYTES for a body over the limit; beyond that the connection closes.
+      if (e instanceof HttpError && e.status === 413) await drain(req, DRAIN_MAX_BYTES);
+      else req.resume();
       try {
         sendError(res, e);
       } catch {
         res.destroy();
       }
-      // Drain what the client is still sending (unless over the limit: then the connection closes).
-      if (!(e instanceof HttpError && e.status === 413)) req.resume();
     });
   });
   server.requestTimeout = 0; // large uploads on slow links; the body limit bounds them

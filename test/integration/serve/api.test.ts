@@ -310,6 +310,24 @@ describe.skipIf(!hasData(CT, DICOM, TINY_DICOM, CT3))('delineate serve API', { t
       const res = await fetch(`${small.url}/v1/jobs?model=${MODEL_ID}`, { method: 'POST', body: ct, headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(30_000) });
       expect(res.status).toBe(413);
       expect(((await res.json()) as ErrJson).error.message).toMatch(/over the limit of 1024 bytes/);
+      // Without Content-Length (chunked): found while reading; the client still gets its answer.
+      const chunks = Array.from({ length: 50 }, () => new Uint8Array(4096).fill(7));
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          const next = chunks.pop();
+          if (next) c.enqueue(next);
+          else c.close();
+        },
+      });
+      const res2 = await fetch(`${small.url}/v1/jobs?model=${MODEL_ID}`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: AbortSignal.timeout(30_000),
+      } as RequestInit);
+      expect(res2.status).toBe(413);
+      expect(((await res2.json()) as ErrJson).error.message).toMatch(/upload is over the limit of 1024 bytes/);
     } finally {
       await small.close();
     }
