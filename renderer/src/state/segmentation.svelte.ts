@@ -14,7 +14,7 @@ import { DelineateError } from '../../../main/common/errors';
 import type { LayeredSegment } from '../../../main/common/segmentation';
 import type { Grid, Vec3 } from '../../../main/common/volume';
 import { closestIndexAxis, dot, type Orientation, screenToView, viewToLps } from '../viewer/geometry';
-import type { Workstation } from './workstation.svelte';
+import type { Workstation } from './workstation.svelte.ts';
 
 /** A row of the segment table. */
 export interface SegmentRow extends LayeredSegment {
@@ -174,6 +174,7 @@ export class SegmentationState {
     const p = this.pointLps(o, x, y);
     const sg = this.ws.viewer.geometry?.[o];
     if (!p || !sg) return;
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local argument of one edit, not state
     const locked = new Set(this.segments.filter((s) => s.locked).map((s) => s.value));
     const value = this.tool === 'erase' ? 0 : this.activeValue;
     if (value !== 0 && locked.has(value)) {
