@@ -389,8 +389,12 @@ export class ViewerState {
     if (this.renderPending) return;
     this.renderPending = true;
     this.frame = requestAnimationFrame(() => {
-      const targets = [...this.dirty];
+      let targets = [...this.dirty];
       this.dirty.clear();
+      // The 3D frame can take most of a second in software: draw the 2D views first and let the browser show
+      // them, then draw the 3D view in the next frame.
+      const deferVolume = targets.includes('volume') && targets.some((t) => t !== 'volume');
+      if (deferVolume) targets = targets.filter((t) => t !== 'volume');
       try {
         for (const t of targets) {
           if (t === 'volume') {
@@ -409,6 +413,7 @@ export class ViewerState {
       } finally {
         // A failed draw (lost WebGL context) must not block later renders.
         this.renderPending = false;
+        if (deferVolume) this.schedule('volume');
       }
     });
   }

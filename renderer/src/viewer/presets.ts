@@ -32,7 +32,7 @@ export const WL_PRESETS: readonly WlPreset[] = [
 export interface IntensityStats {
   min: number;
   max: number;
-  /** 0.5th and 99.5th percentiles (of a ≤ 2 M-voxel sample when the volume is larger). */
+  /** 0.5th and 99.5th percentiles (of a ≤ 1 M-voxel sample when the volume is larger). */
   p005: number;
   p995: number;
   /** 1st and 99th percentiles. */
@@ -41,13 +41,13 @@ export interface IntensityStats {
 }
 
 /**
- * Percentiles from a 4096-bin histogram of up to ~2 M voxels (a regular stride through the data, so it is
+ * Percentiles from a 4096-bin histogram of up to ~1 M voxels (a regular stride through the data, so it is
  * deterministic). Bin resolution is (max − min)/4096, far below what a display window can show.
  */
 export function intensityStats(data: VoxelArray): IntensityStats {
   const n = data.length;
   if (n === 0) return { min: 0, max: 0, p005: 0, p995: 0, p01: 0, p99: 0 };
-  const stride = Math.max(1, Math.floor(n / 2_000_000));
+  const stride = Math.max(1, Math.floor(n / 1_000_000));
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < n; i += stride) {
