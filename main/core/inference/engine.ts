@@ -34,7 +34,7 @@ import { type ModelManifest, networkInputChannels, networkOutputChannels } from 
 import type { JobOptions } from '../../common/progress';
 import type { Labelmap, Segment, Volume } from '../../common/volume';
 import type { LoadedModel } from '../models/registry';
-import { RowExporter, labelRow, softmaxRow } from './export';
+import { RowExporter, RowLabeller, softmaxRow } from './export';
 import { halfBitsFromFloat32, HALF_TO_FLOAT } from './half';
 import { keepLargestComponent } from './postprocess';
 import { cropTensor, preprocess, type PreprocessRecord, toTensor, type Vec3n } from './preprocess';
@@ -269,21 +269,19 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const M = rec.shapeAfterCropping;
   const [bb0, bb1, bb2] = rec.bbox[0];
   const outPlane = M[1] * M[2];
-  const rowLabels = new Uint16Array(outPlane);
   const probs = opts.probabilities ? Array.from({ length: A }, () => new Float32Array(inGrid.data.length)) : undefined;
   if (probs && m.output.kind === 'softmax') {
     // Outside the crop box nnU-Net sets background probability 1.
     probs[0]!.fill(1);
   }
-  const sink = (o: number, values: Float32Array): void => {
-    labelRow(values, A, outPlane, m.output, rowLabels);
+  const writeRow = (o: number, rowLabels: Uint16Array, values: Float32Array | undefined): void => {
     const a = o + bb0;
     let i = 0;
     for (let b = 0; b < M[1]; b++) {
       const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
       for (let c = 0; c < M[2]; c++, i++) outData[base + c * ts2] = rowLabels[i]!;
     }
-    if (probs) {
+    if (probs && values) {
       if (m.output.kind === 'softmax') softmaxRow(values, A, outPlane);
       else for (let k = 0; k < values.length; k++) values[k] = Math.fround(1 / (1 + Math.exp(-values[k]!)));
       for (let c = 0; c < A; c++) {
@@ -296,6 +294,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       }
     }
   };
+  const sink = new RowLabeller(m.output, outPlane, A, probs !== undefined, writeRow);
   const r = m.resampling;
   // Export resamples from the network spacing back to the image spacing (nnU-Net passes them in that order).
   const sepAxis = separateZAxis(r.forceSeparateZ, rec.networkSpacingMm, rec.spacingMm, r.anisotropyThreshold);

@@ -12,18 +12,30 @@ import type { OutputSpec } from '../../common/manifest';
 import { halfBitsFromFloat64, HALF_TO_FLOAT } from './half';
 import { type AxisPlan, planAxis, resizeAxis, resizeChannel } from './resample';
 
-export type RowSink = (row: number, values: Float32Array) => void;
+/**
+ * Receives output rows class by class (so a whole `classes × row` block never has to exist): `plane(o, c, v)` for
+ * c = 0, 1, … then `end(o)`. `v` is only valid during the call.
+ */
+export interface RowSink {
+  plane(row: number, cls: number, values: Float32Array): void;
+  end(row: number): void;
+}
 
-/** Resamples network rows [A, N1, N2] to output rows [A, M1, M2] of the cropped grid. */
+/** Resamples network rows [A, N1, N2] to output rows [A, M1, M2] of the cropped grid, one class at a time. */
 export class RowExporter {
   private readonly identity: boolean;
   private readonly full: Float32Array | undefined;
   private readonly plan0: AxisPlan | undefined;
   private readonly plan1: AxisPlan | undefined;
   private readonly plan2: AxisPlan | undefined;
-  private readonly rows = new Map<number, Float64Array>();
+  /** Network rows still needed by later output rows (float32, [A, N1, N2]). */
+  private readonly rows = new Map<number, Float32Array>();
   private nextOut = 0;
   private received = 0;
+  private readonly tA: Float64Array;
+  private readonly tB: Float64Array;
+  private readonly tmp2: Float64Array;
+  private readonly outPlane: Float32Array;
 
   constructor(
     private readonly classes: number,
@@ -38,12 +50,18 @@ export class RowExporter {
     private readonly sink: RowSink,
   ) {
     this.identity = netShape.every((s, d) => s === outShape[d]);
+    const [, N1, N2] = netShape;
+    const [, M1, M2] = outShape;
+    this.tA = new Float64Array(M1 * M2);
+    this.tB = new Float64Array(M1 * M2);
+    this.tmp2 = new Float64Array(N1 * M2);
+    this.outPlane = new Float32Array(M1 * M2);
     if (!this.identity && orders[0]! > 1) {
-      this.full = new Float32Array(classes * netShape[0] * netShape[1] * netShape[2]);
+      this.full = new Float32Array(classes * netShape[0] * N1 * N2);
     } else if (!this.identity) {
       this.plan0 = planAxis(netShape[0], outShape[0], orders[0] as 0 | 1);
-      this.plan1 = planAxis(netShape[1], outShape[1], orders[1]!);
-      this.plan2 = planAxis(netShape[2], outShape[2], orders[2]!);
+      this.plan1 = planAxis(N1, M1, orders[1]!);
+      this.plan2 = planAxis(N2, M2, orders[2]!);
     }
   }
 
@@ -56,6 +74,33 @@ export class RowExporter {
     return this.dtype === 'float16' ? HALF_TO_FLOAT[halfBitsFromFloat64(v)]! : v;
   }
 
+  /** In-plane resize of class c of a network row into `dst` (float64, M1 × M2), clipped as skimage does. */
+  private inPlane(row: Float32Array, c: number, dst: Float64Array): void {
+    const [, N1, N2] = this.netShape;
+    const [, M1, M2] = this.outShape;
+    const src = row.subarray(c * N1 * N2, (c + 1) * N1 * N2);
+    let cur: Float32Array | Float64Array = src;
+    if (N2 !== M2 || this.orders[2] === 3) {
+      resizeAxis(cur, N1, 1, this.plan2!, this.tmp2);
+      cur = this.tmp2;
+    }
+    if (N1 !== M1 || this.orders[1] === 3) resizeAxis(cur, 1, M2, this.plan1!, dst);
+    else dst.set(cur.subarray(0, M1 * M2));
+    if (this.sepAxis === 0 && (this.orders[1] === 3 || this.orders[2] === 3)) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      for (let i = 0; i < dst.length; i++) {
+        const v = dst[i]!;
+        dst[i] = v < lo ? lo : v > hi ? hi : v;
+      }
+    }
+  }
+
   /** Take network row `u` (values [A, N1, N2]); rows must come in order 0, 1, 2 … */
   push(u: number, values: Float32Array): void {
     if (u !== this.received) throw new Error(`RowExporter: expected row ${this.received}, got ${u}`);
@@ -63,46 +108,53 @@ export class RowExporter {
     const [N0, N1, N2] = this.netShape;
     const [M0, M1, M2] = this.outShape;
     const A = this.classes;
-    if (this.identity) return this.sink(u, values);
+    if (this.identity) {
+      const pl = N1 * N2;
+      for (let c = 0; c < A; c++) this.sink.plane(u, c, values.subarray(c * pl, (c + 1) * pl));
+      this.sink.end(u);
+      return;
+    }
     if (this.full) {
       for (let c = 0; c < A; c++) this.full.set(values.subarray(c * N1 * N2, (c + 1) * N1 * N2), (c * N0 + u) * N1 * N2);
       if (this.received === N0) this.finishFull();
       return;
     }
-    // In-plane: axis 2 then axis 1 of the [A, N1, N2] row, in float64.
-    let cur: Float32Array | Float64Array = values;
-    if (N2 !== M2 || this.orders[2] === 3) {
-      const t = new Float64Array(A * N1 * M2);
-      resizeAxis(cur, A * N1, 1, this.plan2!, t);
-      cur = t;
-    }
-    if (N1 !== M1 || this.orders[1] === 3) {
-      const t = new Float64Array(A * M1 * M2);
-      resizeAxis(cur, A, M2, this.plan1!, t);
-      cur = t;
-    }
-    const row = cur instanceof Float64Array ? cur : Float64Array.from(cur);
-    if (this.sepAxis === 0 && (this.orders[1] === 3 || this.orders[2] === 3)) clipRows(values, row, A, N1 * N2, M1 * M2);
-    this.rows.set(u, row);
+    this.rows.set(u, values);
     const p = this.plan0!;
-    const taps = p.order === 0 ? 1 : 2;
+    const plane = M1 * M2;
     while (this.nextOut < M0) {
       const o = this.nextOut;
       const s = p.start[o]!;
+      const taps = p.order === 0 ? 1 : 2;
       const need = Math.min(Math.max(s + taps - 1, 0), N0 - 1);
       if (need > u) break;
-      const out = new Float32Array(A * M1 * M2);
+      const out = this.outPlane;
       if (p.order === 0) {
         const r = this.rows.get(s)!;
-        for (let i = 0; i < out.length; i++) out[i] = this.cast(r[i]!);
+        for (let c = 0; c < A; c++) {
+          this.inPlane(r, c, this.tA);
+          for (let i = 0; i < plane; i++) out[i] = this.cast(this.tA[i]!);
+          this.sink.plane(o, c, out);
+        }
       } else {
-        const ra = this.rows.get(Math.min(Math.max(s, 0), N0 - 1))!;
-        const rb = this.rows.get(Math.min(Math.max(s + 1, 0), N0 - 1))!;
+        const ia = Math.min(Math.max(s, 0), N0 - 1);
+        const ib = Math.min(Math.max(s + 1, 0), N0 - 1);
         const w0 = p.weights[o * 2]!;
         const w1 = p.weights[o * 2 + 1]!;
-        for (let i = 0; i < out.length; i++) out[i] = this.cast(ra[i]! * w0 + rb[i]! * w1);
+        const ra = this.rows.get(ia)!;
+        const rb = this.rows.get(ib)!;
+        for (let c = 0; c < A; c++) {
+          this.inPlane(ra, c, this.tA);
+          if (w1 === 0) {
+            for (let i = 0; i < plane; i++) out[i] = this.cast(this.tA[i]! * w0 + 0);
+          } else {
+            this.inPlane(rb, c, this.tB);
+            for (let i = 0; i < plane; i++) out[i] = this.cast(this.tA[i]! * w0 + this.tB[i]! * w1);
+          }
+          this.sink.plane(o, c, out);
+        }
       }
-      this.sink(o, out);
+      this.sink.end(o);
       this.nextOut++;
       // Drop rows no later output needs.
       const keepFrom = this.nextOut < M0 ? Math.min(Math.max(p.start[this.nextOut]!, 0), N0 - 1) : N0;
@@ -119,31 +171,61 @@ export class RowExporter {
     for (let c = 0; c < A; c++)
       perClass.push(resizeChannel(this.full!.subarray(c * nNet, (c + 1) * nNet), this.netShape, this.outShape, this.orders[this.sepAxis === 0 ? 1 : 0] as 0 | 1 | 3, (this.sepAxis !== null ? this.orders[this.sepAxis] : 0) as 0 | 1, this.sepAxis));
     const plane = M1 * M2;
+    const out = this.outPlane;
     for (let o = 0; o < M0; o++) {
-      const out = new Float32Array(A * plane);
       for (let c = 0; c < A; c++) {
         const src = perClass[c]!;
-        for (let i = 0; i < plane; i++) out[c * plane + i] = this.cast(src[o * plane + i]!);
+        for (let i = 0; i < plane; i++) out[i] = this.cast(src[o * plane + i]!);
+        this.sink.plane(o, c, out);
       }
-      this.sink(o, out);
+      this.sink.end(o);
     }
   }
 }
 
-/** Per-class, per-row clipping to the input row's range (skimage clip on nnU-Net's per-slice separate-z resize). */
-function clipRows(src: Float32Array, dst: Float64Array, classes: number, nIn: number, nOut: number): void {
-  for (let c = 0; c < classes; c++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = c * nIn; i < (c + 1) * nIn; i++) {
-      const v = src[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+/**
+ * A {@link RowSink} that turns class planes into labels without holding all classes: softmax → running argmax
+ * (first maximal channel wins, as NumPy); sigmoid → `regionClassOrder[r]` where float32 sigmoid > 0.5, later
+ * regions overwriting. With `keepValues`, the row's class values are also kept (for probabilities).
+ */
+export class RowLabeller implements RowSink {
+  readonly labels: Uint16Array;
+  readonly values: Float32Array | undefined;
+  private readonly best: Float32Array;
+  constructor(
+    private readonly output: OutputSpec,
+    private readonly planeSize: number,
+    classes: number,
+    keepValues: boolean,
+    private readonly onRow: (row: number, labels: Uint16Array, values: Float32Array | undefined) => void,
+  ) {
+    this.labels = new Uint16Array(planeSize);
+    this.best = new Float32Array(planeSize);
+    this.values = keepValues ? new Float32Array(classes * planeSize) : undefined;
+  }
+  plane(_row: number, c: number, v: Float32Array): void {
+    const n = this.planeSize;
+    if (this.values) this.values.set(v.subarray(0, n), c * n);
+    const lab = this.labels;
+    if (this.output.kind === 'softmax') {
+      const best = this.best;
+      if (c === 0) {
+        best.set(v.subarray(0, n));
+        lab.fill(0);
+      } else
+        for (let i = 0; i < n; i++)
+          if (v[i]! > best[i]!) {
+            best[i] = v[i]!;
+            lab[i] = c;
+          }
+      return;
     }
-    for (let i = c * nOut; i < (c + 1) * nOut; i++) {
-      const v = dst[i]!;
-      dst[i] = v < lo ? lo : v > hi ? hi : v;
-    }
+    if (c === 0) lab.fill(0);
+    const label = this.output.regionClassOrder[c]!;
+    for (let i = 0; i < n; i++) if (Math.fround(1 / (1 + Math.exp(-v[i]!))) > 0.5) lab[i] = label;
+  }
+  end(row: number): void {
+    this.onRow(row, this.labels, this.values);
   }
 }
 

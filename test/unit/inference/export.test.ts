@@ -30,8 +30,10 @@ describe('RowExporter (banded resampling back)', () => {
       const orders = axisOrders(3, c.order, 0, sep);
       const got = new Float32Array(A * c.out[0] * c.out[1] * c.out[2]);
       const plane = c.out[1] * c.out[2];
-      const ex = new RowExporter(A, c.net, c.out, orders, sep, 'float32', (o, v) => {
-        for (let a = 0; a < A; a++) got.set(v.subarray(a * plane, (a + 1) * plane), (a * c.out[0] + o) * plane);
+      let ended = 0;
+      const ex = new RowExporter(A, c.net, c.out, orders, sep, 'float32', {
+        plane: (o, a, v) => got.set(v.subarray(0, plane), (a * c.out[0] + o) * plane),
+        end: () => void ended++,
       });
       expect(ex.buffersWholeVolume).toBe(false);
       const np = c.net[1] * c.net[2];
@@ -40,6 +42,7 @@ describe('RowExporter (banded resampling back)', () => {
         for (let a = 0; a < A; a++) row.set(logits.subarray((a * c.net[0] + u) * np, (a * c.net[0] + u + 1) * np), a * np);
         ex.push(u, row);
       }
+      expect(ended).toBe(c.out[0]);
       let maxDiff = 0;
       const nOut = c.out[0] * plane;
       for (let a = 0; a < A; a++) {
