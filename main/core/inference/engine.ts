@@ -29,6 +29,8 @@
  * in float32 (more precise; differs from nnU-Net only near ties). The network itself runs in float32 in both.
  */
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CancelledSignal, DelineateError, throwIfCancelled } from '../../common/errors';
 import { type ModelManifest, networkInputChannels, networkOutputChannels } from '../../common/manifest';
 import type { JobOptions } from '../../common/progress';
@@ -87,6 +89,21 @@ export interface SegmentResult {
   record: PreprocessRecord;
   stats: SegmentStats;
 }
+
+/**
+ * A garbage collector to call after each tile when tiles are huge: ONNX Runtime's output tensors live in external
+ * ArrayBuffers that V8 frees only at its next GC, so with a 100-class 128³ model several 0.8 GB outputs would
+ * otherwise pile up before a collection. Null when the runtime does not allow it.
+ */
+const collectGarbage: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+})();
 
 /** itertools-ordered non-empty combinations of `axes` (nnU-Net's mirror order). */
 export function mirrorCombinations(axes: readonly number[]): number[][] {
@@ -210,6 +227,8 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   }
   if (Cin !== networkInputChannels(m)) throw new DelineateError('INTERNAL', `channel count ${Cin} ≠ ${networkInputChannels(m)}`);
   const tPre = performance.now();
+  // Large volumes: free preprocessing's float64 intermediates before the band is allocated.
+  if (inputs[0]!.data.length > 2 ** 24) collectGarbage?.();
   throwIfCancelled(opts.signal);
 
   // ---- geometry of the sliding window
@@ -377,6 +396,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   };
   let done = 0;
   let runs = 0;
+  const bigTiles = A * tileVox * 4 >= 128 * 2 ** 20;
   const tInf0 = performance.now();
   opts.onProgress?.({ stage: 'inference', done: 0, total: nTiles });
   try {
@@ -447,6 +467,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
             }
           }
           done++;
+          if (bigTiles) collectGarbage?.();
           opts.onProgress?.({ stage: 'inference', done, total: nTiles, ...(F > 1 ? { detail: `${F} folds` } : {}) });
         }
       finalise(k0 + 1 < steps[0]!.length ? steps[0]![k0 + 1]! : P[0]);
