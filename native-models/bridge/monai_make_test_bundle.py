@@ -3,10 +3,10 @@
 seeded random weights, laid out like a MONAI model-zoo bundle (configs/metadata.json, configs/inference.json in
 the style of spleen_ct_segmentation, models/model.pt as a state dict; optionally models/model.ts TorchScript).
 
-  monai_make_test_bundle.py <bundle_dir> [--torchscript] [--seed 0]
+  monai_make_test_bundle.py <bundle_dir> [--torchscript] [--seed 0] [--inferer-mode gaussian|constant]
 
 The inference.json uses LoadImaged, EnsureChannelFirstd, Orientationd(RAS), Spacingd(1.5 mm, bilinear),
-ScaleIntensityRanged(-57..164 -> 0..1, clip), EnsureTyped; SlidingWindowInferer(roi 32³, overlap 0.25, gaussian);
+ScaleIntensityRanged(-57..164 -> 0..1, clip), EnsureTyped; SlidingWindowInferer(roi 32³, overlap 0.25, gaussian or --inferer-mode);
 Activationsd(softmax), Invertd, AsDiscreted(argmax), KeepLargestConnectedComponentd([1]), SaveImaged.
 """
 import argparse
@@ -104,7 +104,10 @@ def main():
     ap.add_argument('bundle')
     ap.add_argument('--torchscript', action='store_true', help='write models/model.ts instead of model.pt')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--inferer-mode', default='gaussian', choices=['gaussian', 'constant'],
+                    help='SlidingWindowInferer blending mode written to inference.json')
     a = ap.parse_args()
+    INFERENCE['inferer']['mode'] = a.inferer_mode
     torch.manual_seed(a.seed)
     kw = {k: v for k, v in NETWORK_DEF.items() if k != '_target_'}
     net = UNet(**kw).eval()
