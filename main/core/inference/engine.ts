@@ -253,11 +253,14 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const mirrorAxes = opts.tta === false ? [] : m.mirroringAxes.map((a) => (is2d ? a + 1 : a));
   const combos = mirrorCombinations(mirrorAxes);
 
+  /** Tiles whose network output is ≥ 128 MiB: no ORT arena, and a GC after each tile (see collectGarbage). */
+  const bigTiles = A * tileVox * 4 >= 128 * 2 ** 20;
+
   // ---- sessions
   const device = resolveDevice(opts.device ?? 'auto', log);
   const sessions: ort.InferenceSession[] = [];
   for (const f of useFolds) {
-    const s = await createSession(f.path, { device, ...(opts.threads ? { threads: opts.threads } : {}) });
+    const s = await createSession(f.path, { device, memArena: !bigTiles, ...(opts.threads ? { threads: opts.threads } : {}) });
     checkSessionAgainstManifest(s, m, f.path, inDims, A);
     sessions.push(s);
   }
@@ -396,7 +399,6 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   };
   let done = 0;
   let runs = 0;
-  const bigTiles = A * tileVox * 4 >= 128 * 2 ** 20;
   const tInf0 = performance.now();
   opts.onProgress?.({ stage: 'inference', done: 0, total: nTiles });
   try {
