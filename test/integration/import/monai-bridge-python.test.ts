@@ -35,7 +35,7 @@ describe.skipIf(!PY)('import-model monai-bundle with Python (opt-in: DELINEATE_T
       const r = spawnSync(PY!, [MAKER, join(root, dir), ...extra], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`bundle maker failed: ${r.stderr}`);
     }
-  });
+  }, 600_000); // importing torch + monai twice takes minutes on a busy 2-core machine
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it.each(['pt', 'ts'])('imports the %s bundle (gaussian blending mapped, parity checked)', { timeout: 600_000 }, async (dir) => {
