@@ -183,6 +183,12 @@ describe('import-model onnx', () => {
     expect(err.message).toMatch(/bad\.json: not a valid JSON object/);
   });
 
+  it('refuses an ONNX whose weights are in external data files (UNSUPPORTED)', async () => {
+    const e = await importFails(baseManifest(), join(TINY, 'tiny_external.onnx'));
+    expect(e.code).toBe('UNSUPPORTED');
+    expect(e.message).toMatch(/tiny_external\.onnx: its weights are in external data files/);
+  });
+
   it('the committed MeshNet import manifest matches the bundled native-models/meshnet-gwm one', () => {
     const mine = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test/fixtures/import/meshnet/manifest.json'), 'utf8')) as Record<string, unknown>;
     const theirs = JSON.parse(readFileSync(join(PROJECT_ROOT, 'native-models/meshnet-gwm/manifest.json'), 'utf8')) as Record<string, unknown>;

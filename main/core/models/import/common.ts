@@ -55,12 +55,48 @@ function varint(b: Uint8Array, pos: number): [number, number] {
   }
 }
 
+/** Header fields of an ONNX file; `externalData` when some initializer keeps its weights in a separate file. */
+export type OnnxHeader = Pick<OnnxInfo, 'irVersion' | 'opset' | 'producerName' | 'producerVersion'> & { externalData?: boolean };
+
+/** Visit the fields of one protobuf message: `(field, wire, value | body)`. */
+function eachField(b: Uint8Array, visit: (field: number, wire: number, v: number, body: Uint8Array) => void): void {
+  let pos = 0;
+  while (pos < b.length) {
+    const [key, p1] = varint(b, pos);
+    const field = Math.floor(key / 8);
+    const wire = key % 8;
+    pos = p1;
+    if (wire === 0) {
+      const [v, p2] = varint(b, pos);
+      pos = p2;
+      visit(field, wire, v, b.subarray(0, 0));
+    } else if (wire === 2) {
+      const [len, p2] = varint(b, pos);
+      if (p2 + len > b.length) throw new Error('truncated field');
+      visit(field, wire, len, b.subarray(p2, p2 + len));
+      pos = p2 + len;
+    } else if (wire === 5) pos += 4;
+    else if (wire === 1) pos += 8;
+    else throw new Error(`unexpected wire type ${wire}`);
+  }
+}
+
+/** Whether a GraphProto has an initializer (field 5) whose TensorProto.data_location (14) is EXTERNAL (1). */
+function graphUsesExternalData(graph: Uint8Array): boolean {
+  let external = false;
+  eachField(graph, (f, w, _v, body) => {
+    if (f === 5 && w === 2 && !external) eachField(body, (tf, tw, tv) => void (tf === 14 && tw === 0 && tv === 1 && (external = true)));
+  });
+  return external;
+}
+
 /**
  * The top-level fields of an ONNX `ModelProto` that are not in onnxruntime's API: ir_version (1), producer_name (2),
- * producer_version (3), opset_import (8: domain 1, version 2). Skips the graph (7) without decoding it.
+ * producer_version (3), opset_import (8: domain 1, version 2), and whether the graph's (7) initializers use
+ * external data files (nothing else of the graph is decoded).
  */
-export function readOnnxHeader(bytes: Uint8Array): Pick<OnnxInfo, 'irVersion' | 'opset' | 'producerName' | 'producerVersion'> {
-  const out: Pick<OnnxInfo, 'irVersion' | 'opset' | 'producerName' | 'producerVersion'> = {};
+export function readOnnxHeader(bytes: Uint8Array): OnnxHeader {
+  const out: OnnxHeader = {};
   const text = new TextDecoder();
   let pos = 0;
   while (pos < bytes.length) {
@@ -77,7 +113,9 @@ export function readOnnxHeader(bytes: Uint8Array): Pick<OnnxInfo, 'irVersion' | 
       const body = bytes.subarray(p2, p2 + len);
       if (p2 + len > bytes.length) throw new Error('truncated field');
       pos = p2 + len;
-      if (field === 2) out.producerName = text.decode(body);
+      if (field === 7) {
+        if (graphUsesExternalData(body)) out.externalData = true;
+      } else if (field === 2) out.producerName = text.decode(body);
       else if (field === 3) out.producerVersion = text.decode(body);
       else if (field === 8) {
         let q = 0;
@@ -116,12 +154,19 @@ export async function inspectOnnx(path: string): Promise<OnnxInfo> {
   } catch (e) {
     throw new DelineateError('NOT_FOUND', `${path}: cannot read the ONNX file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { subject: path, cause: e });
   }
-  let header: ReturnType<typeof readOnnxHeader>;
+  let header: OnnxHeader;
   try {
     header = readOnnxHeader(bytes);
   } catch (e) {
     throw new DelineateError('MODEL', `${path}: not an ONNX model (${(e as Error).message})`, { subject: path, cause: e });
   }
+  if (header.externalData)
+    throw new DelineateError(
+      'UNSUPPORTED',
+      `${path}: its weights are in external data files, which a model folder does not carry; save it as one file, e.g. onnx.save(onnx.load(path), out, save_as_external_data=False)`,
+      { subject: path },
+    );
+  const { externalData: _x, ...headerFields } = header;
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -133,7 +178,7 @@ export async function inspectOnnx(path: string): Promise<OnnxInfo> {
   const info: OnnxInfo = {
     path,
     sizeBytes: bytes.length,
-    ...header,
+    ...headerFields,
     inputs: session.inputMetadata.map(value),
     outputs: session.outputMetadata.map(value),
   };
