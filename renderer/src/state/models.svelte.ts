@@ -4,6 +4,7 @@
  * model with progress (tiles), ETA and cancel. The result goes to {@link SegmentationState}.
  */
 import type { ModelInfo, SegmentPreset } from '../../../main/common/api';
+import { DelineateError } from '../../../main/common/errors';
 import { estimateEtaMs } from '../../../main/common/progress';
 import type { VolumeInfo } from '../../../main/common/volume';
 import type { SegmentationState } from './segmentation.svelte.ts';
@@ -122,6 +123,7 @@ export class ModelsState {
       );
       this.lastRun = { modelId: m.id, seconds: r.seconds, tiles: r.tiles, networkRuns: r.networkRuns };
       if (this.ws.shownId === volumeIds[0]) this.seg.set(volumeIds[0]!, r, `${m.id} (${this.preset})`);
+      else this.ws.report(new DelineateError('USAGE', `${m.name} finished, but its input series is no longer on screen; show it and run again`));
     } catch (e) {
       this.ws.report(e);
     } finally {

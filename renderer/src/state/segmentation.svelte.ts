@@ -63,9 +63,9 @@ export class SegmentationState {
   lastSaved = $state.raw<string[]>([]);
   busy = $state(false);
 
-  /** The voxels (never proxied). */
-  private labelsRaw: Uint8Array | Uint16Array | null = null;
-  private grid: Grid | null = null;
+  /** The voxels (raw: never proxied; assignment is tracked, in-place edits bump {@link version}). */
+  private labelsRaw = $state.raw<Uint8Array | Uint16Array | null>(null);
+  private grid = $state.raw<Grid | null>(null);
   private undoStack: EditDelta[] = [];
   private redoStack: EditDelta[] = [];
   private stroke: EditDelta | null = null;
