@@ -67,6 +67,7 @@ export default async function workflowE2e(ctx) {
   await page.waitForFunction((m) => (document.querySelector('[data-testid=seg-origin]')?.textContent ?? '').includes(m), MODEL, { timeout: 480_000 });
   await page.waitForSelector('[data-testid=progress]', { state: 'detached' });
   await settle(page);
+  await waitStats(page, -1);
   const modelVolume = await segmentVolume(page);
   log(`model result: enhancing_tumour ${modelVolume} mL, axial overlay pixels ${await labelled(page, 'axial')}`);
   assert.equal(await page.locator('[data-testid=segment-row]').count(), 1, 'one segment (enhancing_tumour) in the table');
@@ -182,12 +183,13 @@ async function segmentVolume(page) {
   return Number(t.trim());
 }
 
-/** Wait until the segment table shows fresh statistics different from `previous` (-1: any number). */
+/** Wait until the segment table shows fresh statistics (no request pending) different from `previous` (-1: any). */
 async function waitStats(page, previous) {
   await page.waitForFunction(
     (prev) => {
-      const t = document.querySelector('[data-testid=segment-volume]')?.textContent?.trim() ?? '';
-      return t !== '' && t !== '…' && Number.isFinite(Number(t)) && (prev < 0 || Number(t) !== prev);
+      const cell = document.querySelector('[data-testid=segment-volume]');
+      const t = cell?.textContent?.trim() ?? '';
+      return cell?.getAttribute('data-pending') === 'false' && t !== '' && t !== '…' && Number.isFinite(Number(t)) && (prev < 0 || Number(t) !== prev);
     },
     previous,
     { timeout: 60_000 },

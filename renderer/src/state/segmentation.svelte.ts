@@ -70,6 +70,7 @@ export class SegmentationState {
   private redoStack: EditDelta[] = [];
   private stroke: EditDelta | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | undefined;
+  private statsSeq = 0;
 
   constructor(private readonly ws: Workstation) {}
 
@@ -198,6 +199,7 @@ export class SegmentationState {
     this.stroke = null;
     this.dirty = true;
     this.syncUndo();
+    this.statsPending = true;
     this.scheduleStats();
   }
 
@@ -221,6 +223,7 @@ export class SegmentationState {
 
   private afterHistory(): void {
     this.dirty = true;
+    this.statsPending = true;
     this.syncUndo();
     this.version++;
     this.scheduleStats();
@@ -242,14 +245,16 @@ export class SegmentationState {
     const data = this.data;
     const volumeId = this.volumeId;
     if (!client || !data || !volumeId) return;
+    const seq = ++this.statsSeq;
     this.statsPending = true;
     try {
       // Send a copy: the buffer is transferred and the brush keeps editing the original.
-      this.stats = await client.call('stats.compute', { volumeId, ...data, labels: data.labels.slice() });
+      const stats = await client.call('stats.compute', { volumeId, ...data, labels: data.labels.slice() });
+      if (seq === this.statsSeq) this.stats = stats; // answers of older requests are dropped
     } catch (e) {
       this.ws.report(e);
     } finally {
-      this.statsPending = false;
+      if (seq === this.statsSeq) this.statsPending = false;
     }
   }
 
