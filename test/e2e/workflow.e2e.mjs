@@ -82,6 +82,7 @@ export default async function workflowE2e(ctx) {
   await waitStats(page, modelVolume);
   const px1 = await labelled(page, 'axial');
   const paintedVolume = await segmentVolume(page);
+  const paintedSlice = await sliceNumber(page, 'axial');
   assert.ok(px1 > px0 + 100, `the brush stroke shows in the axial overlay (${px0} → ${px1} px)`);
   assert.ok(paintedVolume > modelVolume, `the painted voxels add volume (${modelVolume} → ${paintedVolume} mL)`);
   await ctx.screenshot('workflow-05-painted');
@@ -138,7 +139,10 @@ export default async function workflowE2e(ctx) {
     await ctx.screenshot('workflow-11-seg-for-another-series');
     await page.click('[data-testid=series-item][title*="T1post"]');
     await waitLoaded(page, /T1post/);
+    // Reloading re-centres the crosshair: go back to the painted slice.
+    for (let n = await sliceNumber(page, 'axial'); n !== paintedSlice; n = await sliceNumber(page, 'axial')) await wheelOn(page, 'axial', n < paintedSlice ? -100 : 100);
     assert.equal(await labelled(page, 'axial'), px1, 'the segmentation of T1post is still there');
+    assert.equal(await segmentVolume(page), paintedVolume, 'with the same volume');
     await ctx.screenshot('workflow-12-back-to-t1post');
   }
   assert.deepEqual(errors, [], 'no uncaught page errors');
