@@ -8,7 +8,9 @@
  * {@link EditDelta} for undo; the compute side only sees them when saving or computing statistics.
  */
 import type { SegmentationData, SegmentationFormatName, SegmentStatisticsRow } from '../../../main/common/api';
-import { paintDisc } from '../../../main/common/edit/brush';
+import { paintDisc, paintSphere } from '../../../main/common/edit/brush';
+import { keepLargestIsland, removeSmallIslands } from '../../../main/common/edit/islands';
+import { deleteSegment } from '../../../main/common/edit/segments';
 import { applyDelta, composeDeltas, type EditDelta, revertDelta } from '../../../main/common/edit/delta';
 import { DelineateError } from '../../../main/common/errors';
 import type { LayeredSegment } from '../../../main/common/segmentation';
@@ -54,6 +56,10 @@ export class SegmentationState {
 
   tool = $state<Tool>('none');
   brushMm = $state(5);
+  /** Brush shape: a disc in the view plane (2D) or a ball (3D). */
+  brushShape = $state<'disc' | 'sphere'>('disc');
+  /** Islands smaller than this (voxels) are removed by {@link removeSmallIslands}. */
+  minIslandVoxels = $state(50);
   activeValue = $state(1);
   opacity = $state(0.45);
   outline = $state(true);
@@ -183,11 +189,46 @@ export class SegmentationState {
       return;
     }
     if (first) this.endStroke();
-    const delta = paintDisc(this.labelsRaw, this.grid, { centersMm: [p], radiusMm: this.brushMm, value, axis: closestIndexAxis(this.grid, sg.basis.normal) as 0 | 1 | 2, locked });
+    const brush = { centersMm: [p], radiusMm: this.brushMm, value, locked };
+    const delta =
+      this.brushShape === 'sphere'
+        ? paintSphere(this.labelsRaw, this.grid, brush)
+        : paintDisc(this.labelsRaw, this.grid, { ...brush, axis: closestIndexAxis(this.grid, sg.basis.normal) as 0 | 1 | 2 });
     if (delta.voxelCount === 0) return;
     applyDelta(this.labelsRaw, delta);
     this.stroke = this.stroke ? composeDeltas(this.stroke, delta) : delta;
     this.version++;
+  }
+
+  private lockedValues(): Set<number> {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local argument of one edit, not state
+    return new Set(this.segments.filter((s) => s.locked).map((s) => s.value));
+  }
+
+  /**
+   * A whole-segment operation on the active segment, as one undo step: keep its largest island, remove its islands
+   * under {@link minIslandVoxels}, or delete its voxels (26-connectivity; locked segments are refused/untouched).
+   */
+  segmentOperation(op: 'keep-largest' | 'remove-small' | 'delete'): void {
+    if (!this.shown || !this.labelsRaw || !this.grid) return;
+    this.endStroke();
+    const opts = { locked: this.lockedValues() };
+    const v = this.activeValue;
+    try {
+      const delta =
+        op === 'keep-largest'
+          ? keepLargestIsland(this.labelsRaw, this.grid, v, 26, opts)
+          : op === 'remove-small'
+            ? removeSmallIslands(this.labelsRaw, this.grid, v, Math.max(1, Math.round(this.minIslandVoxels)), 26, opts)
+            : deleteSegment(this.labelsRaw, v, opts);
+      if (delta.voxelCount === 0) return;
+      applyDelta(this.labelsRaw, delta);
+      this.stroke = delta;
+      this.endStroke();
+      this.version++;
+    } catch (e) {
+      this.ws.report(e);
+    }
   }
 
   /** Finish the current stroke: it becomes one undo step. */
