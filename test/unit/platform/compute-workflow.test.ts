@@ -58,6 +58,7 @@ describe.skipIf(!hasData(T1, OTHER))('compute workflow: models, segment, save/op
     const models = tempDir();
     mkdirSync(models, { recursive: true });
     symlinkSync(join(PROJECT_ROOT, 'test/fixtures/engine/tcia-mr-2d'), join(models, 'tcia-mr-2d'));
+    symlinkSync(join(PROJECT_ROOT, 'test/fixtures/engine/tcia-mr-2ch'), join(models, 'tcia-mr-2ch'));
     process.env.DELINEATE_MODELS_DIR = models;
     service = new ComputeService({ transport: 'web', version: 'test', userDataDir: tempDir(), nativeDialogs: false }, core);
     const scan = (await service.handle('volumes.scan', { path: dataPath(T1) }, opts())) as { volumes: VolumeInfo[] };
@@ -168,6 +169,10 @@ describe.skipIf(!hasData(T1, OTHER))('compute workflow: models, segment, save/op
 
   it('refuses a model run whose inputs the scan cannot satisfy', async () => {
     await expect(service.handle('segment.run', { modelId: MODEL_ID, volumeIds: [t1.id, other.id], device: 'cpu', preset: 'fast' }, opts())).rejects.toMatchObject({ code: 'USAGE', subject: 'params.volumeIds' });
+    // A two-channel model fed series on different grids: GEOMETRY naming the input, before any inference.
+    const e = await service.handle('segment.run', { modelId: 'golden-tcia-mr-2ch', volumeIds: [t1.id, other.id], device: 'cpu', preset: 'fast' }, opts()).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'GEOMETRY', subject: 'params.volumeIds[1]' });
+    expect((e as Error).message).toContain('FLAIR');
     await expect(service.handle('segment.run', { modelId: 'no-such-model', volumeIds: [t1.id], device: 'cpu', preset: 'fast' }, opts())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(service.handle('segment.run', { modelId: MODEL_ID, volumeIds: [t1.id], device: 'cpu', preset: 'slow' }, opts())).rejects.toMatchObject({ subject: 'params.preset' });
   });
