@@ -102,6 +102,9 @@ export interface SegmentStatisticsRow {
   centroidLpsMm?: Vec3;
 }
 
+/** Whole-volume edits run by the compute side (see 'segmentation.edit'). */
+export type SegmentationEditOp = 'fill-between-slices' | 'median' | 'closing';
+
 /** Segmentation file formats: labelmap (.nii.gz/.nii/.nrrd + `.segments.json` sidecar), Slicer `.seg.nrrd`, DICOM SEG. */
 export type SegmentationFormatName = 'labelmap' | 'slicer-seg' | 'dicom-seg';
 
@@ -148,6 +151,17 @@ export interface ServiceMethods {
   'segmentation.save': {
     params: SegmentationData & { volumeId: string; path: string; format: SegmentationFormatName };
     result: { paths: string[] };
+  };
+  /**
+   * A whole-volume edit that runs on the compute side (wasm or heavy morphology) on a labelmap of a scanned
+   * volume's grid; returns the change as an undo delta (runs of voxel indices with old/new values, as
+   * main/common/edit/delta `EditDelta`) — the labels sent are not kept. `locked` values are never overwritten.
+   * Ops: 'fill-between-slices' (segment `value`, slices stacked along index `axis`), 'median' (3×3×3 majority of
+   * segment `value`), 'closing' (of segment `value` with a ball of `radiusMm`).
+   */
+  'segmentation.edit': {
+    params: SegmentationData & { volumeId: string; op: SegmentationEditOp; value: number; axis?: 0 | 1 | 2; radiusMm?: number; locked: number[] };
+    result: { starts: Uint32Array; lengths: Uint32Array; oldValues: Uint16Array; newValues: Uint16Array; voxelCount: number };
   };
   /** Per-segment statistics of a labelmap on the grid of a scanned volume, with that volume's intensities. */
   'stats.compute': {

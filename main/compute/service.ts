@@ -162,6 +162,8 @@ export class ComputeService {
 
     'segmentation.save': async (params) => this.workflow.save(params),
 
+    'segmentation.edit': async (params, { signal, onProgress }) => this.workflow.edit(params, { signal, onProgress }),
+
     'stats.compute': async (params, { signal, onProgress }) => this.workflow.stats(params, { signal, onProgress }),
   };
 
@@ -358,6 +360,28 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
       if (!okName)
         throw new DelineateError('USAGE', `params.path '${path}' does not end in ${format === 'slicer-seg' ? '.seg.nrrd' : format === 'labelmap' ? '.nii.gz, .nii or .nrrd' : '.dcm'} (format ${format})`, { subject: 'params.path' });
       return { volumeId: nonEmpty(method, p, 'volumeId'), path, format, ...segmentationData(method, p) } as ParamsOf<M>;
+    }
+    case 'segmentation.edit': {
+      const p = paramsObject(method, params, ['volumeId', 'op', 'value', 'axis', 'radiusMm', 'locked', ...SEG_FIELDS]);
+      const op = str(method, p, 'op');
+      if (op !== 'fill-between-slices' && op !== 'median' && op !== 'closing')
+        throw new DelineateError('USAGE', `params.op must be fill-between-slices, median or closing, got '${op}'`, { subject: 'params.op' });
+      const value = p.value;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535)
+        throw new DelineateError('USAGE', `params.value must be a segment value 1…65535`, { subject: 'params.value' });
+      const out: Record<string, unknown> = { volumeId: nonEmpty(method, p, 'volumeId'), op, value, ...segmentationData(method, p) };
+      if (p.axis !== undefined) {
+        if (p.axis !== 0 && p.axis !== 1 && p.axis !== 2) throw new DelineateError('USAGE', `params.axis must be 0, 1 or 2`, { subject: 'params.axis' });
+        out.axis = p.axis;
+      }
+      if (p.radiusMm !== undefined) {
+        if (typeof p.radiusMm !== 'number' || !(p.radiusMm > 0 && p.radiusMm <= 50)) throw new DelineateError('USAGE', `params.radiusMm must be a number in (0, 50] mm`, { subject: 'params.radiusMm' });
+        out.radiusMm = p.radiusMm;
+      }
+      const locked = p.locked ?? [];
+      if (!Array.isArray(locked) || !locked.every((v) => Number.isInteger(v))) throw new DelineateError('PROTOCOL', `params.locked must be an array of segment values`, { subject: 'params.locked' });
+      out.locked = locked;
+      return out as ParamsOf<M>;
     }
     case 'stats.compute': {
       const p = paramsObject(method, params, ['volumeId', ...SEG_FIELDS]);

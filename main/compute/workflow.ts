@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelInfo, SegmentationData, SegmentationFormatName, SegmentPreset, SegmentStatisticsRow } from '../common/api';
+import type { EditDelta } from '../common/edit/delta';
+import type { ModelInfo, SegmentationData, SegmentationEditOp, SegmentationFormatName, SegmentPreset, SegmentStatisticsRow } from '../common/api';
 import { DelineateError } from '../common/errors';
 import type { JobOptions } from '../common/progress';
 import type { LayeredSegment, Segmentation } from '../common/segmentation';
@@ -17,6 +18,7 @@ import { listModels, loadModel } from '../core/models/registry';
 import { gridDifference } from '../core/metrics/grid';
 import { openSegmentation, readSourceSeries, referenceFromVolumeInfo, saveSegmentation, segmentationToLabelmap, sidecarPath } from '../core/seg/index';
 import { segmentStatistics } from '../core/stats/index';
+import { closing, fillBetweenSlices, medianSmooth } from '../core/edit/index';
 
 /** Largest MODEL_CARD.md text sent to the renderer, characters. */
 export const MAX_CARD_CHARS = 64 * 1024;
@@ -181,6 +183,21 @@ export class Workflow {
     }
     await saveSegmentation(seg, p.path, { format: p.format });
     return { paths: p.format === 'labelmap' ? [p.path, sidecarPath(p.path)] : [p.path] };
+  }
+
+  /** A compute-side edit (see 'segmentation.edit' in main/common/api.ts); returns the delta, labels untouched. */
+  async edit(
+    p: SegmentationData & { volumeId: string; op: SegmentationEditOp; value: number; axis?: 0 | 1 | 2; radiusMm?: number; locked: number[] },
+    options: JobOptions,
+  ): Promise<EditDelta> {
+    const info = this.volumes.info(p.volumeId);
+    const grid = gridOf(info);
+    if (p.labels.length !== voxelCountOf(grid))
+      throw new DelineateError('USAGE', `params.labels has ${p.labels.length} voxels but ${info.source} has ${voxelCountOf(grid)}`, { subject: 'params.labels' });
+    const locked = new Set(p.locked);
+    if (p.op === 'fill-between-slices') return fillBetweenSlices(p.labels, grid, { value: p.value, axis: p.axis ?? 2, locked, ...options });
+    if (p.op === 'median') return medianSmooth(p.labels, grid, p.value, { locked });
+    return closing(p.labels, grid, p.value, p.radiusMm ?? 2, { locked });
   }
 
   /** Per-segment statistics with the intensities of the scanned volume. */

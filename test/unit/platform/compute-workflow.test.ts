@@ -18,6 +18,7 @@ import { core } from '../../../main/compute/core';
 import type { HandlerOptions } from '../../../main/compute/server';
 import { ComputeService } from '../../../main/compute/service';
 import { writeVolume } from '../../../main/core/io/index';
+import { applyDelta, type EditDelta, revertDelta } from '../../../main/common/edit/delta';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
 
 const T1 = 'tcia-brain-tumor-progression/dicom/PGBM-003_03-29-1995/T1post';
@@ -150,6 +151,33 @@ describe.skipIf(!hasData(T1, OTHER))('compute workflow: models, segment, save/op
       expect(r.intensity!.mean).toBeCloseTo(c.intensity!.mean, 6);
     }
   }, 120_000);
+
+  it('fills between slices and closes on the compute side, returning an exact undo delta', async () => {
+    const [nx, ny] = t1.size;
+    const labels = new Uint8Array(t1.size[0] * t1.size[1] * t1.size[2]);
+    const square = (k: number, i0: number, j0: number, n: number) => {
+      for (let j = j0; j < j0 + n; j++) for (let i = i0; i < i0 + n; i++) labels[i + nx * (j + ny * k)] = 1;
+    };
+    square(5, 100, 100, 30);
+    square(9, 110, 110, 30);
+    labels[50 + nx * (50 + ny * 12)] = 2; // another segment, locked: must not change
+    const original = labels.slice();
+    const data = { dataType: 'uint8' as const, labels, segments: [{ value: 1, name: 'a', color: [255, 0, 0] as [number, number, number], layer: 0 }, { value: 2, name: 'b', color: [0, 255, 0] as [number, number, number], layer: 0 }] };
+    const delta = (await service.handle('segmentation.edit', { volumeId: t1.id, op: 'fill-between-slices', value: 1, axis: 2, locked: [2], ...data, labels: labels.slice() }, opts())) as EditDelta;
+    expect(delta.voxelCount).toBeGreaterThan(3 * 25 * 25);
+    applyDelta(labels, delta);
+    for (const k of [6, 7, 8]) {
+      let n = 0;
+      for (let x = nx * ny * k; x < nx * ny * (k + 1); x++) n += labels[x] === 1 ? 1 : 0;
+      expect(n, `slice ${k} filled`).toBeGreaterThan(400);
+    }
+    expect(labels[50 + nx * (50 + ny * 12)]).toBe(2);
+    revertDelta(labels, delta);
+    expect(labels).toEqual(original);
+    const closed = (await service.handle('segmentation.edit', { volumeId: t1.id, op: 'closing', value: 1, radiusMm: 2, locked: [], ...data, labels: labels.slice() }, opts())) as EditDelta;
+    expect(closed.oldValues.every((v) => v !== 1)).toBe(true); // closing only adds voxels
+    await expect(service.handle('segmentation.edit', { volumeId: t1.id, op: 'grow', value: 1, locked: [], ...data }, opts())).rejects.toMatchObject({ subject: 'params.op' });
+  });
 
   it('cancels a run between tiles (CancelledSignal, not an error)', async () => {
     const controller = new AbortController();
