@@ -7,7 +7,7 @@
  * brush strokes edit them in place through main/common/edit (pure, no DOM) and keep the change as an
  * {@link EditDelta} for undo; the compute side only sees them when saving or computing statistics.
  */
-import type { SegmentationData, SegmentationFormatName, SegmentStatisticsRow } from '../../../main/common/api';
+import type { SegmentationData, SegmentationEditOp, SegmentationFormatName, SegmentStatisticsRow } from '../../../main/common/api';
 import { paintDisc, paintSphere } from '../../../main/common/edit/brush';
 import { keepLargestIsland, removeSmallIslands } from '../../../main/common/edit/islands';
 import { deleteSegment } from '../../../main/common/edit/segments';
@@ -228,6 +228,46 @@ export class SegmentationState {
       this.version++;
     } catch (e) {
       this.ws.report(e);
+    }
+  }
+
+  /**
+   * A compute-side edit of the active segment (fill between slices along the index axis closest to the axial view
+   * normal, median smoothing, closing with `brushMm`), as one undo step. The labels are not editable meanwhile.
+   */
+  async computeEdit(op: SegmentationEditOp): Promise<void> {
+    const client = this.ws.backend?.client;
+    const data = this.data;
+    const grid = this.grid;
+    if (!client || !data || !grid || !this.volumeId || !this.shown || this.busy) return;
+    this.endStroke();
+    const sg = this.ws.viewer.geometry?.axial;
+    const axis = (sg ? closestIndexAxis(grid, sg.basis.normal) : 2) as 0 | 1 | 2;
+    const labels = this.labelsRaw!;
+    this.busy = true;
+    const tool = this.tool;
+    this.tool = 'none';
+    try {
+      const delta = await client.call('segmentation.edit', {
+        volumeId: this.volumeId,
+        op,
+        value: this.activeValue,
+        axis,
+        radiusMm: Math.min(50, Math.max(0.5, this.brushMm)),
+        locked: [...this.lockedValues()],
+        ...data,
+        labels: data.labels.slice(),
+      });
+      if (this.labelsRaw !== labels || delta.voxelCount === 0) return;
+      applyDelta(labels, delta);
+      this.stroke = delta;
+      this.endStroke();
+      this.version++;
+    } catch (e) {
+      this.ws.report(e);
+    } finally {
+      this.busy = false;
+      this.tool = tool;
     }
   }
 
