@@ -144,6 +144,32 @@ export default async function workflowE2e(ctx) {
     assert.equal(await labelled(page, 'axial'), px1, 'the segmentation of T1post is still there');
     assert.equal(await segmentVolume(page), paintedVolume, 'with the same volume');
     await ctx.screenshot('workflow-12-back-to-t1post');
+
+    // ---- fill between slices: clear the segment, one stroke here and one two slices up, interpolate between ----
+    await page.click('[data-testid=clear-segment]');
+    await waitStats(page, paintedVolume);
+    assert.equal(await segmentVolume(page), 0, 'the segment is cleared');
+    await page.keyboard.press('b');
+    await strokeOn(page, 'axial', 60, 20);
+    await waitStats(page, 0);
+    const oneStroke = await segmentVolume(page);
+    await wheelOn(page, 'axial', -100);
+    await wheelOn(page, 'axial', -100);
+    await strokeOn(page, 'axial', 60, 20);
+    await waitStats(page, oneStroke);
+    const twoStrokes = await segmentVolume(page);
+    await page.keyboard.press('Escape');
+    await wheelOn(page, 'axial', 100);
+    assert.equal(await labelled(page, 'axial'), 0, 'nothing drawn on the slice between the strokes yet');
+    await page.click('[data-testid=fill-between]');
+    await waitStats(page, twoStrokes);
+    const between = await labelled(page, 'axial');
+    assert.ok(between > 100, `fill between slices drew the middle slice (${between} px)`);
+    log(`fill between slices: ${between} px on the middle slice, volume ${twoStrokes} → ${await segmentVolume(page)} mL`);
+    await ctx.screenshot('workflow-13-filled-between-slices');
+    await page.keyboard.press('Control+z');
+    await waitStats(page, -1);
+    assert.equal(await labelled(page, 'axial'), 0, 'undo removes the interpolated voxels');
   }
   assert.deepEqual(errors, [], 'no uncaught page errors');
 }
