@@ -189,6 +189,9 @@ def main():
     L += ['', 'Pseudo-Dice is nnU-Net\'s per-epoch estimate on 5 random validation patches (foreground-oversampled),',
           'not the full-volume Dice.', '', '## Reproduce', '',
           'See `native-models/bridge/TRAINING.md`.', '']
+    findings = os.path.join(HERE, 'tumour_card_findings.md')  # hand-written observations, kept with the card
+    if os.path.isfile(findings):
+        L += ['', open(findings).read()]
     notes = os.path.join(a.out, '.card_notes.md')
     open(notes, 'w').write('\n'.join(L))
     prov = os.path.join(a.out, '.prov.json')
