@@ -185,7 +185,7 @@ export class SegmentationState {
     const locked = new Set(this.segments.filter((s) => s.locked).map((s) => s.value));
     const value = this.tool === 'erase' ? 0 : this.activeValue;
     if (value !== 0 && locked.has(value)) {
-      this.ws.report(new DelineateError('INPUT', `Segment ${value} is locked; unlock it to paint`));
+      if (first) this.ws.report(new DelineateError('INPUT', `Segment ${value} is locked; unlock it to paint`));
       return;
     }
     if (first) this.endStroke();
