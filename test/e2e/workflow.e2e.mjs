@@ -99,6 +99,15 @@ export default async function workflowE2e(ctx) {
   assert.equal(await segmentVolume(page), paintedVolume, 'redo restores the painted volume');
   log(`painted correction: ${px1 - px0} overlay px on the axial slice, volume ${modelVolume} → ${paintedVolume} mL; undo/redo exact`);
   await ctx.screenshot('workflow-07-redone');
+
+  // ---- a locked segment is never overwritten: erasing over it changes nothing ----
+  await page.check('input[aria-label="Lock enhancing_tumour"]');
+  await page.keyboard.press('e');
+  await strokeOn(page, 'axial', 60, 20);
+  await waitStats(page, -1);
+  assert.equal(await labelled(page, 'axial'), px1, 'the eraser leaves a locked segment alone');
+  assert.equal(await segmentVolume(page), paintedVolume);
+  await page.uncheck('input[aria-label="Lock enhancing_tumour"]');
   await page.keyboard.press('Escape');
 
   // ---- export DICOM SEG and .seg.nrrd ----
