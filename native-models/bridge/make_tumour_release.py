@@ -48,6 +48,9 @@ def main():
     ap.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'brain-tumour-t1c'))
     ap.add_argument('--folds', nargs='+', type=int, default=[0, 1, 2])
     ap.add_argument('--version', default='0.1.0')
+    ap.add_argument('--bundle', nargs='+', type=int, default=None,
+                    help='folds to export into the model (default: every trained fold); the others are still '
+                         'reported in the card')
     ap.add_argument('--prefer', nargs='+', default=['checkpoint_final.pth', 'checkpoint_latest.pth'],
                     help='checkpoint names tried in order per fold (use a copy of checkpoint_latest.pth taken '
                          'between epochs while training runs, e.g. checkpoint_snapshot.pth)')
@@ -88,8 +91,12 @@ def main():
         info[f] = {'checkpoint': os.path.basename(ck), 'final': ck == final, 'epochs': len(rows),
                    'iterations': len(rows) * 25, 's_per_epoch': (sum(secs) / len(secs)) if secs else None,
                    'last': rows[-1] if rows else None, 'dice': dice}
+    if a.bundle is not None:
+        spec = [x for x in spec if int(x.split(':')[0]) in a.bundle]
     if not spec:
         sys.exit('nothing to export')
+    bundled = [int(x.split(':')[0]) for x in spec]
+    not_bundled = [f for f in info if f not in bundled]
 
     # card notes (appended to the generic card written by export_nnunet.py)
     eps = sorted({d['epochs'] for d in info.values()})
@@ -145,15 +152,18 @@ def main():
           '- Cross-validation **by patient**: 3 folds, each holding out all studies of one patient',
           '  (`splits_final.json` written by `prepare_tcia_dataset.py --splits`).',
           ]
-    if len(info) > 1:
+    if len(bundled) > 1:
         L += ['- Ensemble: the exported folds are averaged at inference. Each fold saw 2 of the 3 patients; together',
               '  they saw all 5 studies, so the ensemble has **no held-out estimate of its own**; the per-fold',
               '  numbers below are the honest estimate for a new patient.', '']
     else:
-        f0 = next(iter(info))
+        f0 = bundled[0]
         L += [f'- **Only fold {f0} is bundled**: it was trained on the studies of the two other patients and never saw',
               f'  {HELD_OUT.get(f0, "?")}; its cross-validation Dice below is a held-out estimate for this very',
               '  network.', '']
+    if not_bundled:
+        L += [f'- Trained but **not bundled: fold(s) {", ".join(str(u) for u in not_bundled)}** (too short a training to',
+              '  add to the ensemble; reported below for the cross-validation estimate only).', '']
     if untrained:
         L += [f'- **Not trained: fold(s) {", ".join(str(u) for u in untrained)}** (CPU time ran out in the first session;',
               '  see `native-models/bridge/TRAINING.md` to train them). So there is no cross-validation estimate for',
@@ -175,7 +185,8 @@ def main():
     if done:
         L += ['', f'Mean over validated folds: **{sum(done) / len(done):.3f}** '
                   f'({len(done)} fold(s)). Goal was Dice >= 0.7 on an unseen patient; '
-                  + ('reached.' if min(done) >= 0.7 else 'not reached on every fold (see above).')]
+                  + ('reached.' if min(done) >= 0.7 else 'not reached on any fold.' if max(done) < 0.7
+                     else 'not reached on every fold (see above).')]
     L += ['', 'Dice is nnU-Net\'s `summary.json` (foreground label 1) on the original image grid, computed by',
           '`nnUNetv2_train`\'s final validation (sliding window, tile step 0.5, Gaussian, mirroring on all 3 axes).',
           '']
