@@ -88,17 +88,29 @@ export interface SegmentationData {
   segments: LayeredSegment[];
 }
 
-/** Per-segment statistics (the shape of main/core/stats `SegmentStatistics`, `delineate stats --json`). */
+/** Per-segment statistics: `delineate stats --json`, the `stats.compute` method and main/core/stats. */
 export interface SegmentStatisticsRow {
+  /** Label value. */
   value: number;
+  /** Segment name, when a segment table was given. */
   name?: string;
   voxelCount: number;
-  /** mL. */
+  /** voxelCount × voxel volume (spacing product), in mL. */
   volumeMl: number;
-  /** Image intensities (stored units; HU for CT). Population SD. */
+  /**
+   * Image intensities inside the segment, in the image's stored units (Hounsfield units for CT as read, after
+   * the file's rescale). `sd` is the population standard deviation (divisor n, as NumPy's default).
+   * Absent without an image or for an empty segment.
+   */
   intensity?: { mean: number; sd: number; min: number; max: number };
+  /** Inclusive voxel-index bounding box [i, j, k]; absent for an empty segment. */
   bboxIjk?: { min: Vec3; max: Vec3 };
+  /**
+   * Axis-aligned LPS bounding box (mm) of the voxel centres of `bboxIjk`'s eight corners (for an oblique grid
+   * this encloses the rotated index box). Absent for an empty segment.
+   */
   bboxLpsMm?: { min: Vec3; max: Vec3 };
+  /** Mean LPS position (mm) of the segment's voxel centres; absent for an empty segment. */
   centroidLpsMm?: Vec3;
 }
 

@@ -3,6 +3,7 @@
  * (`delineate stats`, and the workstation's segment table): voxel count, volume, intensity mean/SD/min/max,
  * bounding box in voxels and in LPS millimetres, centroid in LPS millimetres.
  */
+import type { SegmentStatisticsRow } from '../../common/api';
 import { DelineateError, throwIfCancelled } from '../../common/errors';
 import { ijkToLps, transformPoint } from '../../common/geometry';
 import type { JobOptions } from '../../common/progress';
@@ -11,30 +12,8 @@ import { assertSameGrid } from '../metrics/grid';
 import { labelValues } from '../metrics/labelmap';
 
 /** Statistics of one segment (one label value). */
-export interface SegmentStatistics {
-  /** Label value. */
-  value: number;
-  /** Segment name, when a segment table was given. */
-  name?: string;
-  voxelCount: number;
-  /** voxelCount × voxel volume (spacing product), in mL. */
-  volumeMl: number;
-  /**
-   * Image intensities inside the segment, in the image's stored units (Hounsfield units for CT as read, after
-   * the file's rescale). `sd` is the population standard deviation (divisor n, as NumPy's default).
-   * Absent without an image or for an empty segment.
-   */
-  intensity?: { mean: number; sd: number; min: number; max: number };
-  /** Inclusive voxel-index bounding box [i, j, k]; absent for an empty segment. */
-  bboxIjk?: { min: Vec3; max: Vec3 };
-  /**
-   * Axis-aligned LPS bounding box (mm) of the voxel centres of `bboxIjk`'s eight corners (for an oblique grid
-   * this encloses the rotated index box). Absent for an empty segment.
-   */
-  bboxLpsMm?: { min: Vec3; max: Vec3 };
-  /** Mean LPS position (mm) of the segment's voxel centres; absent for an empty segment. */
-  centroidLpsMm?: Vec3;
-}
+/** Per-segment statistics; the type is shared with the service API (main/common/api.ts). */
+export type SegmentStatistics = SegmentStatisticsRow;
 
 /** Options of {@link segmentStatistics}. */
 export interface StatisticsOptions extends JobOptions {
