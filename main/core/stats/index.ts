@@ -11,7 +11,6 @@ import type { Segment, Vec3, Volume } from '../../common/volume';
 import { assertSameGrid } from '../metrics/grid';
 import { labelValues } from '../metrics/labelmap';
 
-/** Statistics of one segment (one label value). */
 /** Per-segment statistics; the type is shared with the service API (main/common/api.ts). */
 export type SegmentStatistics = SegmentStatisticsRow;
 
