@@ -9,15 +9,16 @@
  * ones are evicted, oldest first.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DelineateError, type SerializedError } from '../../common/errors';
 import { estimateEtaMs, type JobState, type Progress } from '../../common/progress';
 import type { FromWorker, JobEngineOptions, JobWorkerData, ToWorker, WorkerMessage } from './protocol';
+import { tsWorkerBootstrap } from '../worker-bootstrap';
+
+/** Run in a job worker whose start-up failed: tell the manager, which fails the job with the reason. */
+const JOB_WORKER_STARTUP_FAILED =
+  "require('node:worker_threads').parentPort.postMessage({ type: 'startup-failed', message: String(e && e.message || e) });";
 
 /** Entry of the job worker in this source tree. */
 export const JOB_WORKER_ENTRY = new URL('./job-worker.ts', import.meta.url);
@@ -66,18 +67,6 @@ export interface JobManagerOptions {
   cancelGraceMs?: number;
   /** Worker entry (default: ./job-worker.ts next to this file). */
   workerEntry?: URL;
-}
-
-/** Worker source that registers tsx and imports a TypeScript entry (Node 20 workers do not inherit loaders). */
-function tsBootstrap(entry: URL): string {
-  const require = createRequire(import.meta.url);
-  const pkgFile = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  const api = pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
-  return (
-    `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })` +
-    `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'startup-failed', message: String(e && e.message || e) }); });`
-  );
 }
 
 /** The public JSON view of a job (`GET /v1/jobs/{id}`): its state plus model and result links. */
@@ -249,7 +238,7 @@ export class JobManager {
   /** A new job worker; its messages are routed to the job it runs. */
   private spawn(): PoolWorker {
     const ts = this.entry.pathname.endsWith('.ts');
-    const worker = new Worker(ts ? tsBootstrap(this.entry) : this.entry, { eval: ts, stdout: true, stderr: true });
+    const worker = new Worker(ts ? tsWorkerBootstrap(this.entry, JOB_WORKER_STARTUP_FAILED) : this.entry, { eval: ts, stdout: true, stderr: true });
     // Worker output (itk-wasm chatter) is read and dropped: stdout of the server is for its own JSON.
     worker.stdout.resume();
     worker.stderr.resume();
