@@ -6,6 +6,7 @@
  * Every method is a request with typed params and result; long ones report {@link Progress} and can be
  * cancelled. Voxel buffers travel as ArrayBuffers (transferred, never JSON-encoded).
  */
+import type { MeshBuildOptions, MeshBuildResult, MeshExportOptions, MeshExportResult } from './mesh-service';
 import type { Progress } from './progress';
 import type { LayeredSegment } from './segmentation';
 import type { ScanResult, Vec3, Volume, VolumeInfo } from './volume';
@@ -180,6 +181,15 @@ export interface ServiceMethods {
     params: SegmentationData & { volumeId: string };
     result: SegmentStatisticsRow[];
   };
+  // ---- mesh (issue 6; surfaces in the 3D view, issue 5): types in ./mesh-service, implementation compute/service-mesh.ts
+  /**
+   * Surfaces of the segments of a labelmap on the grid of a scanned volume (main/core/mesh meshSegments): per
+   * segment Float32 positions (mm, LPS by default), outward normals, Uint32 triangles and metrics.
+   * Progress: stage 'mesh' in segments. Cancellable between steps.
+   */
+  'mesh.build': { params: SegmentationData & { volumeId: string } & MeshBuildOptions; result: MeshBuildResult };
+  /** Write the segments' meshes (STL/OBJ/PLY, per segment or merged) and the sidecar JSON into a folder, atomically. */
+  'mesh.export': { params: SegmentationData & { volumeId: string } & MeshExportOptions; result: MeshExportResult };
 }
 
 export type MethodName = keyof ServiceMethods;

@@ -19,6 +19,7 @@ import type { JobOptions } from '../common/progress';
 import type { ComputeConfig } from '../common/supervisor';
 import type { ScanResult, Volume, VolumeInfo } from '../common/volume';
 import { RecentStore } from './recent';
+import { MESH_PARAM_FIELDS, MeshService, validateMeshOptions } from './service-mesh';
 import type { Handler, HandlerOptions } from './server';
 import { middleSliceThumbnail, type Thumbnail } from './thumbnail';
 import { Workflow } from './workflow';
@@ -61,6 +62,8 @@ export class ComputeService {
     info: (volumeId) => this.known(volumeId).coreInfo,
     read: (info, options) => this.core.readVolume(info, options),
   });
+  /** Surfaces and mesh export (./service-mesh) of labelmaps on the volumes known here. */
+  private readonly mesh = new MeshService({ info: (volumeId) => this.known(volumeId).coreInfo, version: () => this.config.version });
 
   constructor(
     private readonly config: ComputeConfig,
@@ -165,6 +168,10 @@ export class ComputeService {
     'segmentation.edit': async (params, { signal, onProgress }) => this.workflow.edit(params, { signal, onProgress }),
 
     'stats.compute': async (params, { signal, onProgress }) => this.workflow.stats(params, { signal, onProgress }),
+
+    'mesh.build': async (params, { signal, onProgress }) => this.mesh.build(params, { signal, onProgress }),
+
+    'mesh.export': async (params, { signal, onProgress }) => this.mesh.export(params, { signal, onProgress }),
   };
 
   private known(volumeId: string): { info: VolumeInfo; coreInfo: VolumeInfo } {
@@ -386,6 +393,12 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
     case 'stats.compute': {
       const p = paramsObject(method, params, ['volumeId', ...SEG_FIELDS]);
       return { volumeId: nonEmpty(method, p, 'volumeId'), ...segmentationData(method, p) } as ParamsOf<M>;
+    }
+    case 'mesh.build':
+    case 'mesh.export': {
+      const m = method as 'mesh.build' | 'mesh.export';
+      const p = paramsObject(method, params, ['volumeId', ...SEG_FIELDS, ...MESH_PARAM_FIELDS[m]]);
+      return { volumeId: nonEmpty(method, p, 'volumeId'), ...segmentationData(method, p), ...validateMeshOptions(m, p) } as ParamsOf<M>;
     }
     default:
       throw new DelineateError('PROTOCOL', `Unknown method '${String(method)}'`, { subject: 'method' });
