@@ -149,8 +149,20 @@ export interface ServiceMethods {
    * The labels are on the grid of `volumeIds[0]`.
    */
   'segment.run': {
-    params: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset };
-    result: SegmentationData & { device: string; tiles: number; networkRuns: number; seconds: number };
+    params: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset; uncertainty?: boolean };
+    result: SegmentationData & {
+      device: string;
+      tiles: number;
+      networkRuns: number;
+      seconds: number;
+      /**
+       * With `uncertainty: true`: per voxel of the labels' grid, the normalised entropy of the model's probabilities
+       * quantised to 0–255 (main/common/uncertainty.ts). Absent when the model's probabilities would not fit the
+       * memory budget; `notes` then says why.
+       */
+      uncertainty?: Uint8Array;
+      notes?: string[];
+    };
   };
   /**
    * Open a segmentation file onto the grid of a scanned volume (labelmap: same grid; .seg.nrrd: same grid or a
@@ -176,6 +188,30 @@ export interface ServiceMethods {
     params: SegmentationData & { volumeId: string; op: SegmentationEditOp; value: number; axis?: 0 | 1 | 2; radiusMm?: number; locked: number[] };
     result: { starts: Uint32Array; lengths: Uint32Array; oldValues: Uint16Array; newValues: Uint16Array; voxelCount: number };
   };
+  // ---- autosave and crash recovery (issue 5): main/compute/autosave.ts, files in <userDataDir>/autosave/
+  /**
+   * Autosave the unsaved segmentation of a scanned volume (replaces the previous autosave of that series
+   * atomically; the source images are never written). `origin` says where it came from (shown on recovery).
+   */
+  'autosave.write': {
+    params: SegmentationData & { volumeId: string; origin: string };
+    result: { savedAtMs: number };
+  };
+  /**
+   * Whether the series of a scanned volume has an autosave (one exists only when it is newer than the last explicit
+   * save: `segmentation.save` removes it). `problem` is set when the file is damaged (then only discard it).
+   */
+  'autosave.find': {
+    params: { volumeId: string };
+    result: { savedAtMs: number; origin: string; segmentCount: number; labelledVoxels: number; problem?: string } | null;
+  };
+  /** Read the autosave of a scanned volume's series back, voxel for voxel (NOT_FOUND when there is none). */
+  'autosave.recover': {
+    params: { volumeId: string };
+    result: SegmentationData & { savedAtMs: number; origin: string };
+  };
+  /** Remove the autosave of a scanned volume's series; `discarded` says whether there was one. */
+  'autosave.discard': { params: { volumeId: string }; result: { discarded: boolean } };
   /** Per-segment statistics of a labelmap on the grid of a scanned volume, with that volume's intensities. */
   'stats.compute': {
     params: SegmentationData & { volumeId: string };

@@ -19,6 +19,7 @@ import type { JobOptions } from '../common/progress';
 import type { ComputeConfig } from '../common/supervisor';
 import type { ScanResult, Volume, VolumeInfo } from '../common/volume';
 import { RecentStore } from './recent';
+import { AutosaveStore } from './autosave';
 import { MESH_PARAM_FIELDS, MeshService, validateMeshOptions } from './service-mesh';
 import type { Handler, HandlerOptions } from './server';
 import { middleSliceThumbnail, type Thumbnail } from './thumbnail';
@@ -58,10 +59,15 @@ export class ComputeService {
   private readonly recent: RecentStore;
   private readonly uploadRoot: string;
   /** Models, segmentation files and statistics (./workflow) over the volumes known here. */
-  private readonly workflow = new Workflow({
-    info: (volumeId) => this.known(volumeId).coreInfo,
-    read: (info, options) => this.core.readVolume(info, options),
-  });
+  private readonly workflow = new Workflow(
+    {
+      info: (volumeId) => this.known(volumeId).coreInfo,
+      read: (info, options) => this.core.readVolume(info, options),
+    },
+    () => this.autosave,
+  );
+  /** Unsaved segmentations, in `<userDataDir>/autosave/` (./autosave). */
+  private readonly autosave: AutosaveStore;
   /** Surfaces and mesh export (./service-mesh) of labelmaps on the volumes known here. */
   private readonly mesh = new MeshService({ info: (volumeId) => this.known(volumeId).coreInfo, version: () => this.config.version });
 
@@ -71,6 +77,8 @@ export class ComputeService {
     private readonly platform: string = process.platform,
   ) {
     this.recent = new RecentStore(config.userDataDir);
+    this.autosave = new AutosaveStore(config.userDataDir);
+    void this.autosave.cleanTemporary().catch(() => {}); // leftovers of a crash in the middle of an autosave
     this.uploadRoot = join(tmpdir(), `delineate-uploads-${process.pid}-${randomBytes(4).toString('hex')}`);
   }
 
@@ -168,6 +176,14 @@ export class ComputeService {
     'segmentation.edit': async (params, { signal, onProgress }) => this.workflow.edit(params, { signal, onProgress }),
 
     'stats.compute': async (params, { signal, onProgress }) => this.workflow.stats(params, { signal, onProgress }),
+
+    'autosave.write': async (params) => this.workflow.autosaveWrite(params),
+
+    'autosave.find': async (params) => this.workflow.autosaveFind(params),
+
+    'autosave.recover': async (params) => this.workflow.autosaveRecover(params),
+
+    'autosave.discard': async (params) => this.workflow.autosaveDiscard(params),
 
     'mesh.build': async (params, { signal, onProgress }) => this.mesh.build(params, { signal, onProgress }),
 
@@ -340,7 +356,7 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
       return { files: out } as ParamsOf<M>;
     }
     case 'segment.run': {
-      const p = paramsObject(method, params, ['modelId', 'volumeIds', 'device', 'preset']);
+      const p = paramsObject(method, params, ['modelId', 'volumeIds', 'device', 'preset', 'uncertainty']);
       const modelId = nonEmpty(method, p, 'modelId');
       const ids = p.volumeIds;
       if (!Array.isArray(ids) || ids.length === 0 || ids.some((v) => typeof v !== 'string' || v === ''))
@@ -350,7 +366,9 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
       if (!DEVICES.includes(device)) throw new DelineateError('USAGE', `params.device must be one of ${DEVICES.join(', ')}, got '${device}'`, { subject: 'params.device' });
       const preset = str(method, p, 'preset');
       if (preset !== 'fast' && preset !== 'accurate') throw new DelineateError('USAGE', `params.preset must be 'fast' or 'accurate', got '${preset}'`, { subject: 'params.preset' });
-      return { modelId, volumeIds: ids as string[], device, preset } as ParamsOf<M>;
+      if (p.uncertainty !== undefined && typeof p.uncertainty !== 'boolean')
+        throw new DelineateError('PROTOCOL', `params.uncertainty must be true or false`, { subject: 'params.uncertainty' });
+      return { modelId, volumeIds: ids as string[], device, preset, ...(p.uncertainty ? { uncertainty: true } : {}) } as ParamsOf<M>;
     }
     case 'segmentation.open': {
       const p = paramsObject(method, params, ['volumeId', 'path']);
@@ -393,6 +411,18 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
     case 'stats.compute': {
       const p = paramsObject(method, params, ['volumeId', ...SEG_FIELDS]);
       return { volumeId: nonEmpty(method, p, 'volumeId'), ...segmentationData(method, p) } as ParamsOf<M>;
+    }
+    case 'autosave.write': {
+      const p = paramsObject(method, params, ['volumeId', 'origin', ...SEG_FIELDS]);
+      const origin = str(method, p, 'origin');
+      if (origin.length > LIMITS.maxLabelChars) throw new DelineateError('USAGE', `params.origin is longer than ${LIMITS.maxLabelChars} characters`, { subject: 'params.origin' });
+      return { volumeId: nonEmpty(method, p, 'volumeId'), origin, ...segmentationData(method, p) } as ParamsOf<M>;
+    }
+    case 'autosave.find':
+    case 'autosave.recover':
+    case 'autosave.discard': {
+      const p = paramsObject(method, params, ['volumeId']);
+      return { volumeId: nonEmpty(method, p, 'volumeId') } as ParamsOf<M>;
     }
     case 'mesh.build':
     case 'mesh.export': {

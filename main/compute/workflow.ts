@@ -1,8 +1,9 @@
 /**
  * The segmentation workflow behind the compute service (issue 5): the model registry as the models panel sees it,
  * running a model on scanned volumes, opening and saving segmentations in the three formats onto/from the grid of
- * a scanned volume, and per-segment statistics. Thin over main/core (inference, models, seg, stats); the service
- * (./service) validates params and resolves volume ids before calling here.
+ * a scanned volume, per-segment statistics, and autosave/recovery of unsaved segmentations (./autosave). Thin over
+ * main/core (inference, models, seg, stats); the service (./service) validates params and resolves volume ids
+ * before calling here.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ import { gridDifference } from '../core/metrics/grid';
 import { openSegmentation, readSourceSeries, referenceFromVolumeInfo, saveSegmentation, segmentationToLabelmap, sidecarPath } from '../core/seg/index';
 import { segmentStatistics } from '../core/stats/index';
 import { closing, fillBetweenSlices, medianSmooth } from '../core/edit/index';
+import { networkOutputChannels } from '../common/manifest';
+import { entropyMap, MAX_PROBABILITY_BYTES } from '../common/uncertainty';
+import type { AutosaveStore } from './autosave';
 
 /** Largest MODEL_CARD.md text sent to the renderer, characters. */
 export const MAX_CARD_CHARS = 64 * 1024;
@@ -43,7 +47,16 @@ export class Workflow {
   /** The last volume read (the image a model or statistics ran on is usually asked for again). */
   private cached: { key: string; volume: Volume } | undefined;
 
-  constructor(private readonly volumes: VolumeSource) {}
+  /** `autosave`: where unsaved segmentations go (absent: autosave methods fail, saves clear nothing). */
+  constructor(
+    private readonly volumes: VolumeSource,
+    private readonly autosave?: () => AutosaveStore,
+  ) {}
+
+  private autosaveStore(): AutosaveStore {
+    if (!this.autosave) throw new DelineateError('INTERNAL', 'This compute process has no user-data folder for autosaves');
+    return this.autosave();
+  }
 
   private async volume(volumeId: string, options: JobOptions): Promise<{ info: VolumeInfo; volume: Volume }> {
     const info = this.volumes.info(volumeId);
@@ -97,10 +110,15 @@ export class Workflow {
   }
 
   /** Run `modelId` on the scanned volumes (channel order). Labels are on the grid of the first volume. */
+  /**
+   * With `uncertainty`, also the model's normalised entropy per voxel (uint8, main/common/uncertainty.ts): the
+   * engine's float32 probabilities (classes × voxels × 4 bytes) are held only while the map is made, and only when
+   * they fit {@link MAX_PROBABILITY_BYTES}; otherwise `notes` says why there is no map.
+   */
   async run(
-    p: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset },
+    p: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset; uncertainty?: boolean },
     options: JobOptions,
-  ): Promise<SegmentationData & { device: string; tiles: number; networkRuns: number; seconds: number }> {
+  ): Promise<SegmentationData & { device: string; tiles: number; networkRuns: number; seconds: number; uncertainty?: Uint8Array; notes?: string[] }> {
     const model = await loadModel(p.modelId);
     const m = model.manifest;
     if (p.volumeIds.length !== m.channels.length)
@@ -124,7 +142,18 @@ export class Workflow {
       inputs.push((await this.volume(p.volumeIds[i]!, options)).volume);
     }
     const fast = p.preset === 'fast';
+    const notes: string[] = [];
+    let probabilities = false;
+    if (p.uncertainty) {
+      const probBytes = networkOutputChannels(m) * voxelCountOf(first) * 4;
+      if (probBytes <= MAX_PROBABILITY_BYTES) probabilities = true;
+      else
+        notes.push(
+          `No uncertainty map: ${m.id}'s probabilities on this series would take ${(probBytes / 1024 ** 3).toFixed(1)} GiB (limit ${(MAX_PROBABILITY_BYTES / 1024 ** 3).toFixed(0)} GiB)`,
+        );
+    }
     const res = await segment(model, inputs, {
+      probabilities,
       device: p.device as DeviceName,
       tta: !fast,
       ...(fast ? { folds: [m.folds[0]!.fold] } : {}),
@@ -142,6 +171,8 @@ export class Workflow {
         algorithmType: 'AUTOMATIC',
         algorithmName: `${m.id} ${m.version}`,
       }));
+    const uncertainty = res.probabilities ? entropyMap(res.probabilities, m.output.kind) : undefined;
+    delete res.probabilities; // the float32 volumes go now; only the uint8 map is kept
     return {
       dataType: res.labels.dataType,
       labels: res.labels.data,
@@ -150,6 +181,8 @@ export class Workflow {
       tiles: res.stats.tiles,
       networkRuns: res.stats.networkRuns,
       seconds: res.stats.seconds.total,
+      ...(uncertainty ? { uncertainty } : {}),
+      ...(notes.length ? { notes } : {}),
     };
   }
 
@@ -167,7 +200,7 @@ export class Workflow {
     return { format: r.format, dataType: lm.dataType, labels: lm.data, segments, warnings: r.warnings };
   }
 
-  /** Save a segmentation of a scanned volume in `format` at `path`. */
+  /** Save a segmentation of a scanned volume in `format` at `path`; the series' autosave is removed after it. */
   async save(p: SegmentationData & { volumeId: string; path: string; format: SegmentationFormatName }): Promise<{ paths: string[] }> {
     const info = this.volumes.info(p.volumeId);
     const grid = gridOf(info);
@@ -179,9 +212,11 @@ export class Workflow {
         throw new DelineateError('INPUT', `${info.source} is not a DICOM series: a DICOM SEG must reference one (save as labelmap or .seg.nrrd)`, { subject: 'params.format' });
       const source = await readSourceSeries(info);
       await saveSegmentation(seg, p.path, { format: 'dicom-seg', source });
+      await this.autosave?.().discard(info);
       return { paths: [p.path] };
     }
     await saveSegmentation(seg, p.path, { format: p.format });
+    await this.autosave?.().discard(info);
     return { paths: p.format === 'labelmap' ? [p.path, sidecarPath(p.path)] : [p.path] };
   }
 
@@ -198,6 +233,27 @@ export class Workflow {
     if (p.op === 'fill-between-slices') return fillBetweenSlices(p.labels, grid, { value: p.value, axis: p.axis ?? 2, locked, ...options });
     if (p.op === 'median') return medianSmooth(p.labels, grid, p.value, { locked });
     return closing(p.labels, grid, p.value, p.radiusMm ?? 2, { locked });
+  }
+
+  /** Autosave the unsaved segmentation of a scanned volume (see 'autosave.write' in main/common/api.ts). */
+  async autosaveWrite(p: SegmentationData & { volumeId: string; origin: string }): Promise<{ savedAtMs: number }> {
+    const info = this.volumes.info(p.volumeId);
+    const { savedAtMs } = await this.autosaveStore().write(info, { dataType: p.dataType, labels: p.labels, segments: p.segments }, p.origin);
+    return { savedAtMs };
+  }
+
+  /** The recoverable autosave of a scanned volume's series, or null. */
+  async autosaveFind(p: { volumeId: string }): ReturnType<AutosaveStore['summary']> {
+    return this.autosaveStore().summary(this.volumes.info(p.volumeId));
+  }
+
+  /** The autosaved segmentation of a scanned volume's series, voxel for voxel. */
+  async autosaveRecover(p: { volumeId: string }): Promise<SegmentationData & { savedAtMs: number; origin: string }> {
+    return this.autosaveStore().read(this.volumes.info(p.volumeId));
+  }
+
+  async autosaveDiscard(p: { volumeId: string }): Promise<{ discarded: boolean }> {
+    return { discarded: await this.autosaveStore().discard(this.volumes.info(p.volumeId)) };
   }
 
   /** Per-segment statistics with the intensities of the scanned volume. */
