@@ -156,9 +156,9 @@ export interface ServiceMethods {
       networkRuns: number;
       seconds: number;
       /**
-       * With `uncertainty: true`: per voxel of the labels' grid, the normalised entropy of the model's probabilities
-       * quantised to 0–255 (main/common/uncertainty.ts). Absent when the model's probabilities would not fit the
-       * memory budget; `notes` then says why.
+       * Unless `uncertainty: false`: per voxel of the labels' grid, the normalised entropy of the model's
+       * probabilities quantised to 0–255 (main/common/uncertainty.ts). Absent when the model's probabilities would
+       * not fit the memory budget; `notes` then says why.
        */
       uncertainty?: Uint8Array;
       notes?: string[];

@@ -368,7 +368,8 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
       if (preset !== 'fast' && preset !== 'accurate') throw new DelineateError('USAGE', `params.preset must be 'fast' or 'accurate', got '${preset}'`, { subject: 'params.preset' });
       if (p.uncertainty !== undefined && typeof p.uncertainty !== 'boolean')
         throw new DelineateError('PROTOCOL', `params.uncertainty must be true or false`, { subject: 'params.uncertainty' });
-      return { modelId, volumeIds: ids as string[], device, preset, ...(p.uncertainty ? { uncertainty: true } : {}) } as ParamsOf<M>;
+      // The uncertainty map is made unless asked not to (its cost: see main/common/uncertainty.ts).
+      return { modelId, volumeIds: ids as string[], device, preset, uncertainty: p.uncertainty !== false } as ParamsOf<M>;
     }
     case 'segmentation.open': {
       const p = paramsObject(method, params, ['volumeId', 'path']);

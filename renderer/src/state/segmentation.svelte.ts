@@ -5,12 +5,19 @@
  *
  * The labels live here, in the renderer, as one uint8/uint16 array on the grid of the shown volume (LPS, i fastest):
  * brush strokes edit them in place through main/common/edit (pure, no DOM) and keep the change as an
- * {@link EditDelta} for undo; the compute side only sees them when saving or computing statistics.
+ * {@link EditDelta} for undo; the compute side only sees them when saving, computing statistics or autosaving.
+ *
+ * Autosave: unsaved work (edits, a model result) is sent to the compute side's autosave ('autosave.write', one file
+ * per series under the user-data folder) 30 s after the last edit and at once every 20 edits
+ * ({@link AutosaveScheduler}); an explicit save removes it. Showing a series that has an autosave offers to recover
+ * it ({@link SegmentationState.recovery}). The model's uncertainty map (uint8 normalised entropy, 1 byte per voxel,
+ * never the float32 probabilities) is kept with the labels of a model result and drawn on demand.
  */
 import type { SegmentationData, SegmentationEditOp, SegmentationFormatName, SegmentStatisticsRow } from '../../../main/common/api';
-import { paintDisc, paintSphere } from '../../../main/common/edit/brush';
+import { AutosaveScheduler } from '../../../main/common/autosave';
+import { type IntensityRange, paintDisc, paintSphere } from '../../../main/common/edit/brush';
 import { keepLargestIsland, removeSmallIslands } from '../../../main/common/edit/islands';
-import { deleteSegment } from '../../../main/common/edit/segments';
+import { deleteSegment, mergeSegments } from '../../../main/common/edit/segments';
 import { applyDelta, composeDeltas, type EditDelta, revertDelta } from '../../../main/common/edit/delta';
 import { DelineateError } from '../../../main/common/errors';
 import type { LayeredSegment } from '../../../main/common/segmentation';
@@ -24,7 +31,32 @@ export interface SegmentRow extends LayeredSegment {
   locked: boolean;
 }
 
-export type Tool = 'none' | 'brush' | 'erase';
+/** Editing tools: paint, erase, or paint only voxels whose intensity is in the threshold range. */
+export type Tool = 'none' | 'brush' | 'erase' | 'threshold';
+
+/** One undo step: the voxels it changed and, for a merge, the segment rows it removed from the table. */
+interface HistoryEntry {
+  delta: EditDelta;
+  removedRows?: SegmentRow[];
+}
+
+/** A recoverable autosave of the series on screen (see 'autosave.find'). */
+export interface RecoveryOffer {
+  volumeId: string;
+  savedAtMs: number;
+  origin: string;
+  segmentCount: number;
+  labelledVoxels: number;
+  /** Set when the autosave is damaged: it can only be discarded. */
+  problem?: string;
+}
+
+/** Extra fields of a model run's result that {@link SegmentationState.set} looks at. */
+interface ModelResultExtras {
+  networkRuns?: number;
+  uncertainty?: Uint8Array;
+  notes?: string[];
+}
 
 /** Undo entries kept (each a delta of one stroke or one whole-map change). */
 export const MAX_UNDO = 100;
@@ -68,15 +100,34 @@ export class SegmentationState {
   /** Last file written or read, per kind (shown, and read by the e2e test). */
   lastSaved = $state.raw<string[]>([]);
   busy = $state(false);
+  /** Threshold brush range (image intensity, stored units; HU for CT). Defaults to the window/level's range. */
+  thresholdLo = $state(0);
+  thresholdHi = $state(0);
+  /** Whether the user typed the range (otherwise it follows the window/level when the tool is picked). */
+  thresholdCustom = $state(false);
+  /** Segment values ticked for merging. */
+  mergeSelection = $state<number[]>([]);
+  /** An autosave of the series on screen, waiting for "Recover" or "Discard". */
+  recovery = $state.raw<RecoveryOffer | null>(null);
+  /** When the current segmentation was last autosaved (null: not since it was set or saved). */
+  autosavedAtMs = $state<number | null>(null);
+  /** The model's uncertainty (normalised entropy, 0–255 per voxel) for the current labels, if the run gave one. */
+  uncertainty = $state.raw<Uint8Array | null>(null);
+  showUncertainty = $state(false);
 
   /** The voxels (raw: never proxied; assignment is tracked, in-place edits bump {@link version}). */
   private labelsRaw = $state.raw<Uint8Array | Uint16Array | null>(null);
   private grid = $state.raw<Grid | null>(null);
-  private undoStack: EditDelta[] = [];
-  private redoStack: EditDelta[] = [];
+  private undoStack: HistoryEntry[] = [];
+  private redoStack: HistoryEntry[] = [];
   private stroke: EditDelta | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | undefined;
   private statsSeq = 0;
+  private recoverySeq = 0;
+  private readonly autosaver = new AutosaveScheduler(
+    () => this.flushAutosave(),
+    (e) => this.ws.report(e),
+  );
 
   constructor(private readonly ws: Workstation) {}
 
@@ -102,23 +153,36 @@ export class SegmentationState {
     };
   }
 
-  /** Take a segmentation for the shown volume (model result or opened file). Clears undo history. */
-  set(volumeId: string, data: SegmentationData, origin: string, warnings: string[] = []): void {
+  /**
+   * Take a segmentation for the shown volume (model result, opened file, recovered autosave). Clears undo history.
+   * A model result (it has `networkRuns`) counts as unsaved work (autosaved), and its uncertainty map is kept.
+   * Unsaved work of the segmentation it replaces is autosaved first.
+   */
+  set(volumeId: string, data: SegmentationData & ModelResultExtras, origin: string, warnings: string[] = []): void {
     const v = this.ws.viewer.loaded?.volume;
     if (!v || this.ws.shownId !== volumeId) throw new DelineateError('USAGE', 'The segmentation is for a series that is no longer shown');
     const n = v.size[0] * v.size[1] * v.size[2];
     if (data.labels.length !== n) throw new DelineateError('GEOMETRY', `${origin}: ${data.labels.length} voxels for a ${v.size.join('×')} image`);
+    if (this.dirty) void this.autosaver.flushNow(); // takes its copy of the old labels now
+    this.autosaver.cancel();
+    this.autosavedAtMs = null;
+    const modelResult = typeof data.networkRuns === 'number';
+    this.uncertainty = modelResult && data.uncertainty instanceof Uint8Array && data.uncertainty.length === n ? data.uncertainty : null;
+    this.showUncertainty = false;
+    this.mergeSelection = [];
     this.labelsRaw = data.labels;
     this.grid = { size: [...v.size], spacingMm: [...v.spacingMm], originMm: [...v.originMm], direction: [...v.direction] };
     this.volumeId = volumeId;
     this.segments = data.segments.map((s) => ({ ...s, visible: true, locked: false }));
     this.activeValue = this.segments[0]?.value ?? 1;
     this.origin = origin;
-    this.warnings = warnings;
+    this.warnings = modelResult && data.notes ? [...warnings, ...data.notes] : warnings;
     this.undoStack = [];
     this.redoStack = [];
+    this.stroke = null;
     this.syncUndo();
-    this.dirty = false;
+    this.dirty = modelResult;
+    if (modelResult) this.autosaver.noteEdit();
     this.version++;
     void this.refreshStats();
   }
@@ -136,6 +200,7 @@ export class SegmentationState {
     if (value > (this.labelsRaw instanceof Uint16Array ? 65535 : 255)) return;
     this.segments = [...this.segments, { value, name: `Segment ${value}`, color: PALETTE[(value - 1) % PALETTE.length]!, layer: 0, visible: true, locked: false }];
     this.activeValue = value;
+    this.markEdited();
   }
 
   setVisible(value: number, visible: boolean): void {
@@ -146,19 +211,50 @@ export class SegmentationState {
   }
   rename(value: number, name: string): void {
     this.segments = this.segments.map((s) => (s.value === value ? { ...s, name } : s));
-    this.dirty = true;
+    this.markEdited();
   }
   recolor(value: number, hex: string): void {
     const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
     if (!m) return;
     const color: [number, number, number] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)];
     this.segments = this.segments.map((s) => (s.value === value ? { ...s, color } : s));
+    this.markEdited();
+  }
+
+  /** A change of the segmentation that is not saved yet: mark it and let the autosave know. */
+  private markEdited(): void {
     this.dirty = true;
+    this.autosaver.noteEdit();
   }
 
   setTool(tool: Tool): void {
     if (tool !== 'none' && !this.labelsRaw && this.ws.viewer.loaded) this.createEmpty();
     this.tool = this.tool === tool ? 'none' : tool;
+    if (this.tool === 'threshold' && !this.thresholdCustom) this.thresholdFromWindow();
+  }
+
+  /** Threshold range := the current window/level's range [center − width/2, center + width/2]. */
+  thresholdFromWindow(): void {
+    const { width, center } = this.ws.viewer.wl;
+    this.thresholdLo = Math.round((center - width / 2) * 100) / 100;
+    this.thresholdHi = Math.round((center + width / 2) * 100) / 100;
+    this.thresholdCustom = false;
+  }
+
+  /** Set the threshold range (typed by the user); lo and hi are swapped when given the wrong way round. */
+  setThreshold(lo: number, hi: number): void {
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) return;
+    this.thresholdLo = Math.min(lo, hi);
+    this.thresholdHi = Math.max(lo, hi);
+    this.thresholdCustom = true;
+  }
+
+  /** The image intensities the threshold brush tests (the shown volume, on the labels' grid). */
+  private thresholdRange(): IntensityRange | undefined {
+    if (this.tool !== 'threshold') return undefined;
+    const image = this.ws.viewer.loaded?.volume.data;
+    if (!image || !this.labelsRaw || image.length !== this.labelsRaw.length) return undefined;
+    return { image, min: this.thresholdLo, max: this.thresholdHi };
   }
 
   /** Screen point (CSS px in view `o`) → LPS on the shown slice of that view. */
@@ -173,8 +269,9 @@ export class SegmentationState {
   }
 
   /**
-   * One dab of the brush or eraser at CSS (x, y) of view `o` (a 2D disc of `brushMm` radius in the index plane
-   * closest to the view; locked segments are never written). `first` starts a stroke (one undo step).
+   * One dab of the brush, eraser or threshold brush at CSS (x, y) of view `o` (a 2D disc of `brushMm` radius in
+   * the index plane closest to the view, or a ball; the threshold brush paints only voxels whose image intensity
+   * is in [thresholdLo, thresholdHi]; locked segments are never written). `first` starts a stroke (one undo step).
    */
   paintAt(o: Orientation, x: number, y: number, first: boolean): void {
     if (!this.shown || this.tool === 'none' || !this.grid || !this.labelsRaw) return;
@@ -189,7 +286,8 @@ export class SegmentationState {
       return;
     }
     if (first) this.endStroke();
-    const brush = { centersMm: [p], radiusMm: this.brushMm, value, locked };
+    const intensity = this.thresholdRange();
+    const brush = { centersMm: [p], radiusMm: this.brushMm, value, locked, ...(intensity ? { intensity } : {}) };
     const delta =
       this.brushShape === 'sphere'
         ? paintSphere(this.labelsRaw, this.grid, brush)
@@ -274,36 +372,79 @@ export class SegmentationState {
   /** Finish the current stroke: it becomes one undo step. */
   endStroke(): void {
     if (!this.stroke) return;
-    this.undoStack.push(this.stroke);
+    this.pushHistory({ delta: this.stroke });
+    this.stroke = null;
+  }
+
+  private pushHistory(entry: HistoryEntry): void {
+    this.undoStack.push(entry);
     if (this.undoStack.length > MAX_UNDO) this.undoStack.shift();
     this.redoStack = [];
-    this.stroke = null;
-    this.dirty = true;
+    this.markEdited();
     this.syncUndo();
     this.statsPending = true;
     this.scheduleStats();
   }
 
+  /**
+   * Merge the segments `values` (two or more) into one: the active segment when it is among them, else the first.
+   * The others' voxels take its value and their rows leave the table; one undo step (undo brings the rows back).
+   * Refused (banner) when any of them is locked.
+   */
+  mergeSegments(values: readonly number[] = this.mergeSelection): void {
+    if (!this.shown || !this.labelsRaw) return;
+    const chosen = values.filter((v, i) => values.indexOf(v) === i).filter((v) => this.segments.some((s) => s.value === v));
+    if (chosen.length < 2) return;
+    this.endStroke();
+    const target = chosen.includes(this.activeValue) ? this.activeValue : chosen[0]!;
+    const sources = chosen.filter((v) => v !== target);
+    try {
+      const delta = mergeSegments(this.labelsRaw, sources, target, { locked: this.lockedValues() });
+      applyDelta(this.labelsRaw, delta);
+      const removedRows = this.segments.filter((s) => sources.includes(s.value));
+      this.segments = this.segments.filter((s) => !sources.includes(s.value));
+      this.activeValue = target;
+      this.mergeSelection = [];
+      this.pushHistory({ delta, removedRows });
+      this.version++;
+    } catch (e) {
+      this.ws.report(e);
+    }
+  }
+
+  toggleMergeSelection(value: number, selected: boolean): void {
+    const rest = this.mergeSelection.filter((v) => v !== value);
+    this.mergeSelection = selected ? [...rest, value] : rest;
+  }
+
   undo(): void {
     this.endStroke();
-    const d = this.undoStack.pop();
-    if (!d || !this.labelsRaw) return;
-    revertDelta(this.labelsRaw, d);
-    this.redoStack.push(d);
+    const e = this.undoStack.pop();
+    if (!e || !this.labelsRaw) return;
+    revertDelta(this.labelsRaw, e.delta);
+    if (e.removedRows) {
+      const back = e.removedRows.filter((r) => !this.segments.some((s) => s.value === r.value));
+      this.segments = [...this.segments, ...back].sort((a, b) => a.value - b.value);
+    }
+    this.redoStack.push(e);
     this.afterHistory();
   }
 
   redo(): void {
     this.endStroke();
-    const d = this.redoStack.pop();
-    if (!d || !this.labelsRaw) return;
-    applyDelta(this.labelsRaw, d);
-    this.undoStack.push(d);
+    const e = this.redoStack.pop();
+    if (!e || !this.labelsRaw) return;
+    applyDelta(this.labelsRaw, e.delta);
+    if (e.removedRows) {
+      const gone = e.removedRows.map((r) => r.value);
+      this.segments = this.segments.filter((s) => !gone.includes(s.value));
+    }
+    this.undoStack.push(e);
     this.afterHistory();
   }
 
   private afterHistory(): void {
-    this.dirty = true;
+    this.markEdited();
     this.statsPending = true;
     this.syncUndo();
     this.version++;
@@ -357,6 +498,9 @@ export class SegmentationState {
       const r = await client.call('segmentation.save', { volumeId: this.volumeId, path, format, ...data, labels: data.labels.slice() });
       this.lastSaved = r.paths;
       this.dirty = false;
+      // The compute side removed the series' autosave with the save.
+      this.autosaver.cancel();
+      this.autosavedAtMs = null;
     } catch (e) {
       this.ws.report(e);
     } finally {
@@ -378,6 +522,87 @@ export class SegmentationState {
       this.ws.report(e);
     } finally {
       this.busy = false;
+    }
+  }
+
+  // ---- autosave and recovery ----
+
+  /** Send the unsaved segmentation to the compute side's autosave (the labels are copied before the first await). */
+  private flushAutosave(): Promise<void> {
+    const client = this.ws.backend?.client;
+    const data = this.data;
+    const volumeId = this.volumeId;
+    if (!client || !data || !volumeId || !this.dirty) return Promise.resolve();
+    // An older autosave of this series awaits the user's decision: never overwrite it.
+    if (this.recovery?.volumeId === volumeId) return Promise.resolve();
+    const labels = data.labels.slice();
+    const labelsRef = this.labelsRaw;
+    return client.call('autosave.write', { volumeId, origin: this.origin, ...data, labels }).then((r) => {
+      if (this.labelsRaw === labelsRef) this.autosavedAtMs = r.savedAtMs;
+    });
+  }
+
+  /** Autosave now (pending edits only); resolves when written. */
+  autosaveNow(): Promise<void> {
+    return this.autosaver.flushNow();
+  }
+
+  /**
+   * A series was shown: look for an autosave of it (newer than its last explicit save, which removes it) and offer
+   * it, unless this window already holds that series' segmentation (then the autosave is its own).
+   */
+  async checkRecovery(volumeId: string | null): Promise<void> {
+    const seq = ++this.recoverySeq;
+    const client = this.ws.backend?.client;
+    if (!volumeId || !client) {
+      this.recovery = null;
+      return;
+    }
+    if (this.recovery && this.recovery.volumeId !== volumeId) this.recovery = null;
+    if (this.volumeId === volumeId && this.labelsRaw) return;
+    try {
+      const found = await client.call('autosave.find', { volumeId });
+      if (seq !== this.recoverySeq || this.ws.shownId !== volumeId) return;
+      this.recovery = found ? { volumeId, ...found } : null;
+    } catch (e) {
+      this.ws.report(e);
+    }
+  }
+
+  /** "Recover": take the autosaved segmentation (unsaved: its autosave stays until an explicit save). */
+  async recover(): Promise<void> {
+    const offer = this.recovery;
+    const client = this.ws.backend?.client;
+    if (!offer || !client || offer.problem || this.ws.shownId !== offer.volumeId || this.busy) return;
+    this.busy = true;
+    try {
+      const r = await client.call('autosave.recover', { volumeId: offer.volumeId });
+      if (this.ws.shownId !== offer.volumeId) return;
+      this.recovery = null;
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- formatting a time once, not state
+      const when = new Date(r.savedAtMs).toLocaleString();
+      this.set(offer.volumeId, { dataType: r.dataType, labels: r.labels, segments: r.segments }, `${r.origin || 'segmentation'} (recovered from the autosave of ${when})`);
+      this.dirty = true;
+      this.autosavedAtMs = r.savedAtMs;
+    } catch (e) {
+      this.ws.report(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** "Discard": remove the autosave of the offered series. */
+  async discardRecovery(): Promise<void> {
+    const offer = this.recovery;
+    const client = this.ws.backend?.client;
+    if (!offer || !client) return;
+    try {
+      await client.call('autosave.discard', { volumeId: offer.volumeId });
+      if (this.recovery === offer) this.recovery = null;
+      // Edits made meanwhile on this series were held back from the autosave: send them now.
+      if (this.dirty && this.volumeId === offer.volumeId) this.autosaver.noteEdit();
+    } catch (e) {
+      this.ws.report(e);
     }
   }
 }
