@@ -6,6 +6,10 @@
  * The sample distance is coarse by default: software WebGL (SwiftShader in headless Chromium) needs ≈0.25 s per
  * unshaded frame at ~1/200 of the diagonal; with a hardware GPU {@link VolumeView.setQuality} 'fine' is cheap.
  * Renders happen only on demand (no render loop); the interactor renders only while the user drags.
+ *
+ * Segment surfaces ({@link VolumeView.surfaces}, ./surfaces) are actors in the same renderer: their vertices are
+ * LPS mm, the world space of the volume rendering, so they sit exactly on the segments. The component that owns the
+ * container finds its view with {@link VolumeView.of}.
  */
 import '@kitware/vtk.js/Rendering/Profiles/Geometry';
 import '@kitware/vtk.js/Rendering/Profiles/Volume';
@@ -23,6 +27,7 @@ import type vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
 import type vtkOpenGLRenderWindow from '@kitware/vtk.js/Rendering/OpenGL/RenderWindow';
 import type { Vec3 } from '../../../main/common/volume';
 import type { VrTransfer } from './presets';
+import { SurfaceLayer } from './surfaces';
 
 export type RenderQuality = 'coarse' | 'fine';
 
@@ -30,6 +35,9 @@ export type RenderQuality = 'coarse' | 'fine';
 export function sampleDistanceMm(diagonalMm: number, minSpacingMm: number, quality: RenderQuality): number {
   return quality === 'coarse' ? Math.max(minSpacingMm, diagonalMm / 200) : Math.max(minSpacingMm / 2, diagonalMm / 1000);
 }
+
+/** The view living in each container (so the viewport component can reach the view its state created). */
+const viewsByContainer = new WeakMap<HTMLElement, VolumeView>();
 
 export class VolumeView {
   private readonly renderWindow = vtkRenderWindow.newInstance();
@@ -46,9 +54,20 @@ export class VolumeView {
   private minSpacingMm = 1;
   private shadeWanted = false;
   private center: Vec3 = [0, 0, 0];
+  private readonly container: HTMLElement;
+  /** Segment surfaces (LPS mm) drawn with the volume; deleted with the view. */
+  readonly surfaces: SurfaceLayer;
+
+  /** The live view whose canvas is in `container`, if any. */
+  static of(container: HTMLElement): VolumeView | undefined {
+    return viewsByContainer.get(container);
+  }
 
   constructor(container: HTMLElement, quality: RenderQuality) {
     this.quality = quality;
+    this.container = container;
+    viewsByContainer.set(container, this);
+    this.surfaces = new SurfaceLayer(this.renderer);
     this.renderWindow.addRenderer(this.renderer);
     this.glWindow = this.renderWindow.newAPISpecificView('WebGL') as vtkOpenGLRenderWindow;
     this.renderWindow.addView(this.glWindow);
@@ -100,6 +119,11 @@ export class VolumeView {
     camera.zoom(1.3);
   }
 
+  /** Show or hide the volume rendering (e.g. to see segment surfaces inside the head). */
+  setVolumeVisible(on: boolean): void {
+    this.actor.setVisibility(on);
+  }
+
   setTransfer(tf: VrTransfer): void {
     this.opacity.removeAllPoints();
     for (const [x, y] of tf.opacity) this.opacity.addPoint(x, y);
@@ -130,6 +154,8 @@ export class VolumeView {
   }
 
   delete(): void {
+    if (viewsByContainer.get(this.container) === this) viewsByContainer.delete(this.container);
+    this.surfaces.delete();
     this.interactor.unbindEvents();
     this.interactor.delete();
     this.style.delete();
