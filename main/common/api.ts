@@ -248,6 +248,12 @@ export interface ServiceClient {
  */
 export type ShellCommand = { kind: 'open'; path: string; what: 'file' | 'folder' | 'recent' };
 
+/** The segment panel's native save dialog (Electron): the format to save and a suggested file name (no folders). */
+export interface SaveDialogRequest {
+  format: SegmentationFormatName;
+  defaultName?: string;
+}
+
 /**
  * What the Electron preload exposes as `window.delineate`, besides service calls: native dialogs and
  * drop-path resolution, which only the shell can do.
@@ -258,6 +264,8 @@ export interface DelineateBridge {
   onMessage(listener: (message: ArrayBuffer) => void): () => void;
   /** Native open dialog; resolves to the chosen path or null. */
   openDialog(kind: 'file' | 'folder'): Promise<string | null>;
+  /** Native save dialog for a segmentation; resolves to the chosen absolute path (with the format's ending) or null. */
+  saveDialog(request: SaveDialogRequest): Promise<string | null>;
   /** Absolute path of a dropped File (Electron's webUtils.getPathForFile); '' when the file has no path. */
   pathForFile(file: unknown): string;
   /** Menu commands from the shell (File → Open…, Recent). Returns an unsubscribe function. */

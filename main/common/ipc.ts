@@ -7,6 +7,8 @@ export const IPC = {
   rpc: 'delineate:rpc',
   /** Renderer → main (invoke): `'file' | 'folder'` → chosen absolute path or null. */
   openDialog: 'delineate:open-dialog',
+  /** Renderer → main (invoke): a {@link SaveDialogRequest} → chosen absolute path (with the format's ending) or null. */
+  saveDialog: 'delineate:save-dialog',
   /** Main → renderer: a {@link ShellCommand} from the menu. */
   command: 'delineate:command',
 } as const;

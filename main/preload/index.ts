@@ -45,6 +45,14 @@ const bridge: DelineateBridge = {
     if (kind !== 'file' && kind !== 'folder') return Promise.reject(new TypeError("delineate.openDialog takes 'file' or 'folder'"));
     return ipcRenderer.invoke(IPC.openDialog, kind) as Promise<string | null>;
   },
+  saveDialog(request) {
+    if (typeof request !== 'object' || request === null || typeof request.format !== 'string')
+      return Promise.reject(new TypeError('delineate.saveDialog takes {format, defaultName?}'));
+    if (request.defaultName !== undefined && typeof request.defaultName !== 'string') return Promise.reject(new TypeError('delineate.saveDialog: defaultName must be a string'));
+    // A plain copy: only the two fields cross to the main process (which validates them again).
+    const copy = request.defaultName === undefined ? { format: request.format } : { format: request.format, defaultName: request.defaultName };
+    return ipcRenderer.invoke(IPC.saveDialog, copy) as Promise<string | null>;
+  },
   pathForFile(file) {
     try {
       return webUtils.getPathForFile(file as File);

@@ -8,6 +8,7 @@
  * supervisor reads only the JSON header for routing and forwards the same ArrayBuffer.
  */
 import type { RecentItem, ShellCommand } from '../common/api';
+import { parseSaveDialogRequest, type SaveDialogSpec, saveDialogSpec, withFormatEnding } from './save-dialog';
 import { DelineateError, toDelineateError } from '../common/errors';
 import { IPC } from '../common/ipc';
 import { peekMessage, tryReadId, encodeMessage } from '../common/rpc';
@@ -24,6 +25,8 @@ export interface ShellPlatform {
   send(webContentsId: number, channel: string, payload: unknown): void;
   /** Native open dialog, modal to the window when given. Resolves to an absolute path or null. */
   showOpenDialog(webContentsId: number | undefined, kind: 'file' | 'folder'): Promise<string | null>;
+  /** Native save dialog, modal to the window when given. Resolves to an absolute path or null (cancelled). */
+  showSaveDialog(webContentsId: number | undefined, spec: SaveDialogSpec): Promise<string | null>;
   setMenu(template: MenuItemConstructorOptions[]): void;
   /** The focused Delineate window, or any open one, or undefined. */
   targetWindow(): number | undefined;
@@ -95,6 +98,18 @@ export class ShellController {
     const reason = untrustedSenderReason(sender, this.windows);
     if (reason) throw new DelineateError('PROTOCOL', `Refused: ${reason}`);
     return this.platform.showOpenDialog(sender.webContentsId, parseDialogKind(kind));
+  }
+
+  /**
+   * `ipcMain.handle(IPC.saveDialog)`: the segment panel's save dialog. Throws (→ rejected invoke) for untrusted
+   * senders and malformed requests; resolves to the chosen path with the format's file ending, or null.
+   */
+  async handleSaveDialog(sender: IpcSender, request: unknown): Promise<string | null> {
+    const reason = untrustedSenderReason(sender, this.windows);
+    if (reason) throw new DelineateError('PROTOCOL', `Refused: ${reason}`);
+    const req = parseSaveDialogRequest(request);
+    const path = await this.platform.showSaveDialog(sender.webContentsId, saveDialogSpec(req));
+    return path ? withFormatEnding(path, req.format) : null;
   }
 
   /** Menu → File → Open File… / Open Folder…: ask, then tell the renderer to open it. */

@@ -78,6 +78,13 @@ const platform: ShellPlatform = {
     const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   },
+  showSaveDialog: async (id, spec) => {
+    const wc = id === undefined ? undefined : webContents.fromId(id);
+    const win = wc ? BrowserWindow.fromWebContents(wc) : null;
+    const options: Electron.SaveDialogOptions = { ...spec, properties: ['createDirectory', 'showOverwriteConfirmation'] };
+    const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+    return result.canceled || !result.filePath ? null : result.filePath;
+  },
   setMenu: (template) => Menu.setApplicationMenu(Menu.buildFromTemplate(template)),
   targetWindow: () => {
     const win = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
@@ -110,6 +117,7 @@ void app.whenReady().then(async () => {
   controller = new ShellController(platform, supervisor);
   ipcMain.on(IPC.rpc, (event, payload: unknown) => controller!.handleRpc(senderOf(event), payload));
   ipcMain.handle(IPC.openDialog, (event, kind: unknown) => controller!.handleOpenDialog(senderOf(event), kind));
+  ipcMain.handle(IPC.saveDialog, (event, request: unknown) => controller!.handleSaveDialog(senderOf(event), request));
   await controller.refreshMenu();
   await createWindow();
 

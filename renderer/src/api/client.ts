@@ -5,7 +5,7 @@
  * Both carry the messages of main/common/rpc.ts: requests `{t:'req'}`, replies `res | err | progress |
  * cancelled`, and `{t:'cancel'}` sent when the caller's AbortSignal fires.
  */
-import type { CallOptions, DelineateBridge, MethodName, ParamsOf, ResultOf, ServiceClient, ShellCommand } from '../../../main/common/api';
+import type { CallOptions, DelineateBridge, MethodName, ParamsOf, ResultOf, SaveDialogRequest, ServiceClient, ShellCommand } from '../../../main/common/api';
 import { CancelledSignal, DelineateError } from '../../../main/common/errors';
 import { decodeMessage, encodeMessage, type RpcMessage } from '../../../main/common/rpc';
 
@@ -154,6 +154,8 @@ export function webSocketPort(url: string): RpcPort {
 /** Native capabilities that only the Electron shell has. */
 export interface NativeShell {
   openDialog(kind: 'file' | 'folder'): Promise<string | null>;
+  /** Native save dialog of a segmentation format; the chosen path (with the format's ending) or null. */
+  saveDialog(request: SaveDialogRequest): Promise<string | null>;
   pathForFile(file: File): string;
   /** Menu commands of the shell (File → Open…, Open Recent). */
   onCommand(listener: (command: ShellCommand) => void): () => void;
@@ -175,6 +177,7 @@ export function connect(): Backend {
       transport: 'electron',
       native: {
         openDialog: (kind) => bridge.openDialog(kind),
+        saveDialog: (request) => bridge.saveDialog(request),
         pathForFile: (file) => bridge.pathForFile(file),
         onCommand: (listener) => bridge.onCommand(listener),
       },

@@ -16,6 +16,7 @@ import { JobSupervisor } from '../../../main/common/supervisor';
 import { workerLauncher } from '../../../main/compute/launch-worker';
 import { ShellController, type ShellPlatform } from '../../../main/shell/controller';
 import { buildMenuTemplate, MENU_RECENT_LIMIT } from '../../../main/shell/menu';
+import { parseSaveDialogRequest, type SaveDialogSpec, saveDialogSpec, withFormatEnding } from '../../../main/shell/save-dialog';
 import {
   allowNavigation,
   allowPermission,
@@ -190,6 +191,8 @@ describe('ShellController with a real supervisor and worker', () => {
     const logs: string[] = [];
     const menus: MenuItemConstructorOptions[][] = [];
     const dialogs: (number | undefined)[] = [];
+    const saveSpecs: SaveDialogSpec[] = [];
+    let savePick: string | null = '/out/seg';
     const platform: ShellPlatform = {
       platform: 'linux',
       isPackaged: true,
@@ -197,6 +200,11 @@ describe('ShellController with a real supervisor and worker', () => {
       showOpenDialog: async (id, kind) => {
         dialogs.push(id);
         return kind === 'folder' ? '/data/ct' : null;
+      },
+      showSaveDialog: async (id, spec) => {
+        dialogs.push(id);
+        saveSpecs.push(spec);
+        return savePick;
       },
       setMenu: (t) => menus.push(t),
       targetWindow: () => 3,
@@ -212,7 +220,7 @@ describe('ShellController with a real supervisor and worker', () => {
       for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
       expect(pred()).toBe(true);
     };
-    return { controller, sent, logs, menus, dialogs, trusted, rpcReplies, until };
+    return { controller, sent, logs, menus, dialogs, trusted, rpcReplies, until, saveSpecs, pickSave: (p: string | null) => (savePick = p) };
   }
 
   it('relays a trusted request to compute and the answer back to that window', async () => {
@@ -272,6 +280,62 @@ describe('ShellController with a real supervisor and worker', () => {
   });
 });
 
+describe('native save dialog', () => {
+  let sup: JobSupervisor | undefined;
+  afterEach(() => sup?.dispose());
+
+  it('asks with the format’s filters and suggested name; the chosen path gets the format’s ending', async () => {
+    sup = new JobSupervisor(workerLauncher(new URL('./fixtures/slow-worker.ts', import.meta.url)), { config: { transport: 'electron', version: 't', userDataDir: '/x', nativeDialogs: true }, log: () => {} });
+    const specs: SaveDialogSpec[] = [];
+    const picks: (string | null)[] = ['/out/case1', '/out/case1.nrrd', '/out/case1.seg.nrrd', null, '/out/x.nii'];
+    const platform: ShellPlatform = {
+      platform: 'linux',
+      isPackaged: true,
+      send: () => {},
+      showOpenDialog: async () => null,
+      showSaveDialog: async (_id, spec) => {
+        specs.push(spec);
+        return picks.shift() ?? null;
+      },
+      setMenu: () => {},
+      targetWindow: () => 3,
+      openWindow: async () => 3,
+      showAbout: () => {},
+      log: () => {},
+    };
+    const controller = new ShellController(platform, sup);
+    controller.windowOpened(3);
+    const trusted = { webContentsId: 3, frameUrl: 'app://delineate/index.html', isMainFrame: true };
+    expect(await controller.handleSaveDialog(trusted, { format: 'dicom-seg', defaultName: 'PGBM-003 T1post' })).toBe('/out/case1.dcm');
+    expect(specs[0]).toMatchObject({ defaultPath: 'PGBM-003 T1post.dcm', filters: [{ name: 'DICOM SEG', extensions: ['dcm'] }, { name: 'All files', extensions: ['*'] }] });
+    expect(await controller.handleSaveDialog(trusted, { format: 'labelmap' })).toBe('/out/case1.nrrd'); // .nrrd is a labelmap ending
+    expect(specs[1]!.defaultPath).toBeUndefined();
+    expect(await controller.handleSaveDialog(trusted, { format: 'labelmap' })).toBe('/out/case1.nii.gz'); // not .seg.nrrd
+    expect(await controller.handleSaveDialog(trusted, { format: 'slicer-seg' })).toBeNull(); // cancelled
+    expect(await controller.handleSaveDialog(trusted, { format: 'slicer-seg' })).toBe('/out/x.seg.nrrd');
+    // Untrusted senders and malformed requests never reach the dialog.
+    const asked = specs.length;
+    await expect(controller.handleSaveDialog({ ...trusted, frameUrl: 'https://evil.example/' }, { format: 'labelmap' })).rejects.toThrow(/not app:\/\/delineate/);
+    await expect(controller.handleSaveDialog(trusted, 'labelmap')).rejects.toMatchObject({ code: 'PROTOCOL' });
+    await expect(controller.handleSaveDialog(trusted, { format: 'png' })).rejects.toMatchObject({ subject: 'request.format' });
+    await expect(controller.handleSaveDialog(trusted, { format: 'labelmap', defaultName: '../../etc/passwd' })).rejects.toMatchObject({ subject: 'request.defaultName' });
+    await expect(controller.handleSaveDialog(trusted, { format: 'labelmap', defaultName: 'a\u0000b' })).rejects.toMatchObject({ subject: 'request.defaultName' });
+    await expect(controller.handleSaveDialog(trusted, { format: 'labelmap', path: '/etc/x' })).rejects.toMatchObject({ subject: 'request.path' });
+    expect(specs.length).toBe(asked);
+  });
+
+  it('endings follow the same rule as the compute side', () => {
+    expect(withFormatEnding('/a/b', 'labelmap')).toBe('/a/b.nii.gz');
+    expect(withFormatEnding('/a/b.NII', 'labelmap')).toBe('/a/b.NII');
+    expect(withFormatEnding('/a/b.seg.nrrd', 'labelmap')).toBe('/a/b.nii.gz');
+    expect(withFormatEnding('/a/b.dcm', 'slicer-seg')).toBe('/a/b.seg.nrrd');
+    expect(withFormatEnding('/a/b.seg.nrrd', 'dicom-seg')).toBe('/a/b.dcm');
+    expect(withFormatEnding('/a/b.DCM', 'dicom-seg')).toBe('/a/b.DCM');
+    expect(parseSaveDialogRequest({ format: 'slicer-seg', defaultName: 'x' })).toEqual({ format: 'slicer-seg', defaultName: 'x' });
+    expect(saveDialogSpec({ format: 'labelmap', defaultName: '  ' }).defaultPath).toBeUndefined();
+  });
+});
+
 describe('preload', () => {
   it('exposes exactly window.delineate with validated arguments', async () => {
     const exposed: Record<string, unknown> = {};
@@ -296,7 +360,7 @@ describe('preload', () => {
     vi.doUnmock('electron');
     expect(Object.keys(exposed)).toEqual(['delineate']);
     const bridge = exposed.delineate as DelineateBridge;
-    expect(Object.keys(bridge).sort()).toEqual(['onCommand', 'onMessage', 'openDialog', 'pathForFile', 'post']);
+    expect(Object.keys(bridge).sort()).toEqual(['onCommand', 'onMessage', 'openDialog', 'pathForFile', 'post', 'saveDialog']);
 
     const msg = encodeMessage({ t: 'req', id: 1, method: 'app.info', params: {} });
     bridge.post(msg);
@@ -314,6 +378,11 @@ describe('preload', () => {
     expect(await bridge.openDialog('folder')).toBe('/picked');
     await expect(bridge.openDialog('anything' as 'file')).rejects.toThrow(TypeError);
     expect(invokes).toEqual([[IPC.openDialog, 'folder']]);
+    // The save dialog: only {format, defaultName} crosses, as a plain copy.
+    expect(await bridge.saveDialog({ format: 'dicom-seg', defaultName: 'case', extra: 1 } as unknown as Parameters<DelineateBridge['saveDialog']>[0])).toBe('/picked');
+    await expect(bridge.saveDialog(null as unknown as Parameters<DelineateBridge['saveDialog']>[0])).rejects.toThrow(TypeError);
+    await expect(bridge.saveDialog({ format: 'labelmap', defaultName: 5 } as unknown as Parameters<DelineateBridge['saveDialog']>[0])).rejects.toThrow(TypeError);
+    expect(invokes.at(-1)).toEqual([IPC.saveDialog, { format: 'dicom-seg', defaultName: 'case' }]);
 
     expect(bridge.pathForFile({ name: 'a.nii' })).toBe('/abs/a.nii');
     expect(bridge.pathForFile(42)).toBe('');
