@@ -75,21 +75,21 @@ export default async function meshE2e(ctx) {
   assert.equal(await page.getAttribute('[data-testid=surfaces-control]', 'data-version'), builtVersion);
   await ctx.screenshot('mesh-02-surfaces-only');
   const surfaceOnly = await view3d(page);
-  const front = iou(silhouette(surfaceOnly), volumeSilhouette);
-  log(`front view: silhouette IoU surfaces vs volume rendering = ${front.toFixed(3)}`);
-  assert.ok(front > 0.85, `the surface lands on the bone of the volume rendering (front IoU ${front.toFixed(3)})`);
+  const front = compareSilhouettes(silhouette(surfaceOnly), volumeSilhouette, surfaceOnly.width);
+  log(`front view: surfaces vs volume rendering: IoU ${front.iou.toFixed(3)}, centroid shift ${front.shiftPx.toFixed(2)} px`);
+  assert.ok(front.iou > 0.97 && front.shiftPx < 2, `the surface lands on the bone of the volume rendering (front: IoU ${front.iou.toFixed(3)}, shift ${front.shiftPx.toFixed(2)} px)`);
 
   // Another angle (drag to rotate the camera), where a flipped or shifted mesh would not overlap the bone.
-  await dragIn3d(page, 0.35, 0.15);
+  await dragIn3d(page, 0.45, 0.1);
   const rotatedSurface = await view3d(page);
   await page.check('[data-testid=volume-toggle]');
   await page.uncheck('[data-testid=surfaces-toggle]');
   await settle(page);
   const rotatedVolume = await view3d(page);
-  const side = iou(silhouette(rotatedSurface), silhouette(rotatedVolume));
-  log(`rotated view: silhouette IoU = ${side.toFixed(3)}`);
-  assert.ok(side > 0.85, `the surface lands on the bone from another angle too (IoU ${side.toFixed(3)})`);
-  assert.ok(iou(silhouette(rotatedSurface), silhouette(surfaceOnly)) < 0.95, 'the camera did rotate');
+  const side = compareSilhouettes(silhouette(rotatedSurface), silhouette(rotatedVolume), rotatedSurface.width);
+  log(`rotated view: IoU ${side.iou.toFixed(3)}, centroid shift ${side.shiftPx.toFixed(2)} px`);
+  assert.ok(side.iou > 0.97 && side.shiftPx < 2, `the surface lands on the bone from another angle too (IoU ${side.iou.toFixed(3)}, shift ${side.shiftPx.toFixed(2)} px)`);
+  assert.ok(compareSilhouettes(silhouette(rotatedSurface), silhouette(surfaceOnly), surfaceOnly.width).iou < 0.9, 'the camera did rotate');
   await page.check('[data-testid=surfaces-toggle]');
   await settle(page);
   await ctx.screenshot('mesh-03-rotated');
@@ -249,14 +249,29 @@ function silhouette(img) {
   return m;
 }
 
-function iou(a, b) {
+/** Intersection over union of two masks, and the distance (px) between their centroids. */
+function compareSilhouettes(a, b, width) {
   let inter = 0;
   let union = 0;
+  const c = [0, 0, 0, 0, 0, 0]; // x, y, n of a then of b
   for (let i = 0; i < a.length; i++) {
     inter += a[i] & b[i];
     union += a[i] | b[i];
+    const x = i % width;
+    const y = Math.floor(i / width);
+    if (a[i]) {
+      c[0] += x;
+      c[1] += y;
+      c[2]++;
+    }
+    if (b[i]) {
+      c[3] += x;
+      c[4] += y;
+      c[5]++;
+    }
   }
-  return union === 0 ? 0 : inter / union;
+  const shiftPx = Math.hypot(c[0] / c[2] - c[3] / c[5], c[1] / c[2] - c[4] / c[5]);
+  return { iou: union === 0 ? 0 : inter / union, shiftPx };
 }
 
 /** Minimal PNG decoder for Chromium screenshots (8-bit RGB/RGBA, non-interlaced) → { width, height, rgb }. */
