@@ -193,6 +193,7 @@ export class SurfacePreview {
     camera.setPosition(anterior[0], anterior[1], anterior[2]);
     camera.setViewUp(0, 0, 1);
     this.renderer.resetCamera();
+    camera.zoom(1.35);
   }
 
   resize(widthCss: number, heightCss: number): void {
