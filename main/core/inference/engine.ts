@@ -28,6 +28,7 @@
  * the resampled logits are half too (so argmax ties happen where nnU-Net's happen). `'float32'` keeps everything
  * in float32 (more precise; differs from nnU-Net only near ties). The network itself runs in float32 in both.
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -38,6 +39,7 @@ import type { Labelmap, Segment, Volume } from '../../common/volume';
 import type { LoadedModel } from '../models/registry';
 import { RowExporter, RowLabeller, softmaxRow } from './export';
 import { halfBitsFromFloat32, HALF_TO_FLOAT } from './half';
+import { splitPointwiseHead } from './onnx-graph';
 import { keepLargestComponent } from './postprocess';
 import { cropTensor, preprocess, type PreprocessRecord, toTensor, type Vec3n } from './preprocess';
 import { axisOrders, resizeChannel, separateZAxis } from './resample';
@@ -60,6 +62,13 @@ export interface SegmentOptions extends JobOptions {
   probabilities?: boolean;
   /** Label map of the previous cascade stage, on the grid of the inputs (required when the manifest has `cascade`). */
   previousStage?: Labelmap;
+  /**
+   * Run each fold as a body plus pointwise heads of at most this many classes (see onnx-graph.ts
+   * splitPointwiseHead; bit-identical to the whole network), so that no `classes × patch` output is ever held
+   * twice; 0 never splits. Default: on the CPU, when one tile's output would reach 128 MiB, heads of ≤ 64 MiB of
+   * output each. Models whose output does not come from a pointwise Conv always run whole.
+   */
+  headClasses?: number;
   /** Names of the inputs for messages (file paths). */
   inputNames?: string[];
   /** Human-readable log lines (device choice, fallbacks). */
@@ -79,6 +88,8 @@ export interface SegmentStats {
   paddedShape: Vec3n;
   bandBytes: number;
   accumulation: 'float16' | 'float32';
+  /** Pointwise heads per fold when the network ran as body + heads (1: whole). */
+  heads: number;
   seconds: { preprocess: number; inference: number; total: number };
 }
 
@@ -104,6 +115,18 @@ const collectGarbage: (() => void) | null = (() => {
     return null;
   }
 })();
+
+/** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */
+const HEAD_OUTPUT_BYTES = 64 * 2 ** 20;
+
+/** How one fold runs: the whole network, or its body (null: the head reads the input) and pointwise heads. */
+interface FoldRunner {
+  whole?: ort.InferenceSession;
+  body?: ort.InferenceSession | null;
+  featuresName?: string;
+  featureChannels?: number;
+  heads?: { session: ort.InferenceSession; firstClass: number; count: number }[];
+}
 
 /** itertools-ordered non-empty combinations of `axes` (nnU-Net's mirror order). */
 export function mirrorCombinations(axes: readonly number[]): number[][] {
@@ -258,13 +281,40 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
 
   // ---- sessions
   const device = resolveDevice(opts.device ?? 'auto', log);
+  const sessionSettings = { device, memArena: !bigTiles, ...(opts.threads ? { threads: opts.threads } : {}) };
+  const spatialDims = inDims.slice(2);
+  const maxHeadClasses = opts.headClasses ?? (device === 'cpu' && bigTiles ? Math.max(2, Math.floor(HEAD_OUTPUT_BYTES / (tileVox * 4))) : 0);
+  const runners: FoldRunner[] = [];
   const sessions: ort.InferenceSession[] = [];
-  for (const f of useFolds) {
-    const s = await createSession(f.path, { device, memArena: !bigTiles, ...(opts.threads ? { threads: opts.threads } : {}) });
-    checkSessionAgainstManifest(s, m, f.path, inDims, A);
-    sessions.push(s);
+  try {
+    for (const f of useFolds) {
+      const s = await createSession(f.path, sessionSettings);
+      sessions.push(s);
+      checkSessionAgainstManifest(s, m, f.path, inDims, A);
+      const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
+      if (!split || split.heads.length < 2) {
+        runners.push({ whole: s });
+        continue;
+      }
+      sessions.pop();
+      await s.release();
+      const body = split.body ? await createSession(split.body, sessionSettings, `${f.path} (body)`) : null;
+      if (body) sessions.push(body);
+      const heads: FoldRunner['heads'] = [];
+      for (const h of split.heads) {
+        const hs = await createSession(h.model, sessionSettings, `${f.path} (classes ${h.firstClass}–${h.firstClass + h.count - 1})`);
+        sessions.push(hs);
+        heads.push({ session: hs, firstClass: h.firstClass, count: h.count });
+      }
+      runners.push({ body, featuresName: split.featuresName, featureChannels: split.featureChannels, heads });
+    }
+  } catch (e) {
+    for (const s of sessions) await s.release();
+    throw e;
   }
-  const F = sessions.length;
+  const F = runners.length;
+  const headsPerFold = runners[0]?.heads?.length ?? 1;
+  if (headsPerFold > 1) log(`${A} classes: each fold runs as a body and ${headsPerFold} pointwise heads (no ${A}-class tile output held twice)`);
 
   // ---- band accumulators
   const bandRows = p0;
@@ -383,19 +433,93 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const tileDims: [number, number, number, number] = [Cin, p0, p1, p2];
   const outDims: [number, number, number, number] = [A, p0, p1, p2];
   const nIn = N[0] * N[1] * N[2];
-  const run = async (s: ort.InferenceSession, input: Float32Array): Promise<ort.Tensor> => {
-    const feeds = { [m.onnx.inputName]: new ort.Tensor('float32', input, inDims) };
+  const runNamed = async (s: ort.InferenceSession, inName: string, input: Float32Array, dims: readonly number[], outName: string, outChannels: number): Promise<ort.Tensor> => {
+    const feeds = { [inName]: new ort.Tensor('float32', input, dims) };
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await s.run(feeds, [m.onnx.outputName]);
+      out = await s.run(feeds, [outName]);
     } catch (e) {
       throw new DelineateError('MODEL', `Model ${m.id}: ONNX Runtime failed on a ${inDims.join('×')} tile: ${(e as Error).message}`, { subject: m.id, cause: e });
     }
-    const t = out[m.onnx.outputName] as ort.Tensor;
-    const want = A * tileVox;
-    if (t.type !== 'float32' || t.data.length !== want)
-      throw new DelineateError('MODEL', `Model ${m.id}: output '${m.onnx.outputName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${A}, ${(is2d ? [p1, p2] : patch3).join(', ')}]`, { subject: m.id });
+    const t = out[outName] as ort.Tensor;
+    if (t.type !== 'float32' || t.data.length !== outChannels * tileVox)
+      throw new DelineateError('MODEL', `Model ${m.id}: output '${outName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatialDims.join(', ')}]`, { subject: m.id });
     return t;
+  };
+  const run = (s: ort.InferenceSession, input: Float32Array): Promise<ort.Tensor> => runNamed(s, m.onnx.inputName, input, inDims, m.onnx.outputName, A);
+  /** Add `count` classes of a tile prediction [count, p0, p1, p2] (class `first` onwards), Gaussian-weighted, into the band. */
+  const accumulate = (pred: Float32Array, first: number, count: number, f: number, s0: number, s1: number, s2: number): void => {
+    const acc = acc16[perFold ? f : 0];
+    for (let c = 0; c < count; c++)
+      for (let a = 0; a < p0; a++) {
+        const br = s0 + a - bandStart;
+        for (let b = 0; b < p1; b++) {
+          const dst = (first + c) * bandVox + br * plane + (s1 + b) * P[2] + s2;
+          const src = ((c * p0 + a) * p1 + b) * p2;
+          const gs = (a * p1 + b) * p2;
+          if (acc32) for (let q = 0; q < p2; q++) acc32[dst + q]! += Math.fround(pred[src + q]! * g[gs + q]!);
+          else
+            for (let q = 0; q < p2; q++) {
+              const prod = Math.fround(pred[src + q]! * g[gs + q]!);
+              acc![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc![dst + q]!]! + prod));
+            }
+        }
+      }
+  };
+  const divide = (pred: Float32Array, div: number): void => {
+    for (let i = 0; i < pred.length; i++) pred[i] = pred[i]! / div;
+  };
+  /** The TTA sum of all classes when a split network's feature maps would cost more than holding it (see below). */
+  let predSum: Float32Array | undefined;
+  /**
+   * One fold on the tile in `x` as body + heads, the TTA sum made per head. When the J = 1 + mirror-combination
+   * feature maps are smaller than the classes × patch sum, the J feature maps are held and each head sums its
+   * own classes (nothing of size classes × patch exists); otherwise each TTA run's features are pushed through
+   * every head into one classes × patch sum. Either way each value gets the same float32 additions, in the same
+   * order, as in the whole-network path.
+   */
+  const runSplit = async (r: FoldRunner, f: number, s0: number, s1: number, s2: number): Promise<void> => {
+    const C = r.featureChannels!;
+    const featDims = [1, C, ...spatialDims];
+    const J = combos.length + 1;
+    const features = async (input: Float32Array): Promise<Float32Array> => {
+      if (!r.body) return input;
+      const t = await runNamed(r.body, m.onnx.inputName, input, inDims, r.featuresName!, C);
+      runs++;
+      return t.data as Float32Array;
+    };
+    const head = async (h: NonNullable<FoldRunner['heads']>[number], feats: Float32Array): Promise<Float32Array> =>
+      (await runNamed(h.session, r.featuresName!, feats, featDims, m.onnx.outputName, h.count)).data as Float32Array;
+    if (J === 1 || J * C <= A) {
+      const feats: Float32Array[] = [await features(x)];
+      for (const axes of combos) {
+        const flipped = r.body ? xf! : new Float32Array(Cin * tileVox);
+        flipInto(x, tileDims, axes, flipped, false);
+        feats.push(await features(flipped));
+      }
+      if (!r.body) runs += J;
+      for (const h of r.heads!) {
+        const sum = await head(h, feats[0]!);
+        for (let j = 1; j < J; j++) flipInto(await head(h, feats[j]!), [h.count, p0, p1, p2], combos[j - 1]!, sum, true);
+        if (J > 1) divide(sum, J);
+        accumulate(sum, h.firstClass, h.count, f, s0, s1, s2);
+      }
+    } else {
+      predSum ??= new Float32Array(A * tileVox);
+      for (let j = 0; j < J; j++) {
+        if (j > 0) flipInto(x, tileDims, combos[j - 1]!, xf!, false);
+        const feats = await features(j === 0 ? x : xf!);
+        if (!r.body) runs++;
+        for (const h of r.heads!) {
+          const o = await head(h, feats);
+          const dst = predSum.subarray(h.firstClass * tileVox, (h.firstClass + h.count) * tileVox);
+          if (j === 0) dst.set(o);
+          else flipInto(o, [h.count, p0, p1, p2], combos[j - 1]!, dst, true);
+        }
+      }
+      divide(predSum, J);
+      accumulate(predSum, 0, A, f, s0, s1, s2);
+    }
   };
   let done = 0;
   let runs = 0;
@@ -424,39 +548,26 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
               }
             }
           for (let f = 0; f < F; f++) {
+            const r = runners[f]!;
+            if (!r.whole) {
+              await runSplit(r, f, s0, s1, s2);
+              continue;
+            }
             // TTA: identity + every mirror combination, summed in float32 then divided (nnU-Net order).
             // The identity run's output buffer doubles as the TTA sum (no extra classes × patch copy).
-            const t = await run(sessions[f]!, x);
+            const t = await run(r.whole, x);
             runs++;
             const pred = t.data as Float32Array;
             for (const axes of combos) {
               flipInto(x, tileDims, axes, xf!, false);
-              const tm = await run(sessions[f]!, xf!);
+              const tm = await run(r.whole, xf!);
               runs++;
               flipInto(tm.data as Float32Array, outDims, axes, pred, true);
               tm.dispose();
             }
-            if (combos.length) {
-              const div = combos.length + 1;
-              for (let i = 0; i < pred.length; i++) pred[i] = pred[i]! / div;
-            }
+            if (combos.length) divide(pred, combos.length + 1);
             // Weighted accumulation into the band.
-            const acc = acc16[perFold ? f : 0];
-            for (let c = 0; c < A; c++)
-              for (let a = 0; a < p0; a++) {
-                const br = s0 + a - bandStart;
-                for (let b = 0; b < p1; b++) {
-                  const dst = c * bandVox + br * plane + (s1 + b) * P[2] + s2;
-                  const src = ((c * p0 + a) * p1 + b) * p2;
-                  const gs = (a * p1 + b) * p2;
-                  if (acc32) for (let q = 0; q < p2; q++) acc32[dst + q]! += Math.fround(pred[src + q]! * g[gs + q]!);
-                  else
-                    for (let q = 0; q < p2; q++) {
-                      const prod = Math.fround(pred[src + q]! * g[gs + q]!);
-                      acc![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc![dst + q]!]! + prod));
-                    }
-                }
-              }
+            accumulate(pred, 0, A, f, s0, s1, s2);
             t.dispose();
           }
           for (let a = 0; a < p0; a++) {
@@ -498,6 +609,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
     paddedShape: P,
     bandBytes,
     accumulation,
+    heads: headsPerFold,
     seconds: { preprocess: (tPre - t0) / 1000, inference: (tInf - tInf0) / 1000, total: (performance.now() - t0) / 1000 },
   };
   return { labels, record: rec, stats, ...(probs ? { probabilities: probs } : {}) };

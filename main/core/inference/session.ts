@@ -89,13 +89,14 @@ export interface SessionSettings {
 /**
  * Create a session with the settings measured fastest here for 3-D conv nets on the CPU: full graph
  * optimisation (Conv+Add/Relu fusions, constant folding), sequential execution, memory pattern and arena on,
- * intra-op threads = cores. GPU providers keep the CPU as fallback for unsupported nodes.
+ * intra-op threads = cores. GPU providers keep the CPU as fallback for unsupported nodes. `model` is a file path
+ * or the bytes of a (rewritten) model; `name` names it in errors.
  */
-export async function createSession(modelPath: string, s: SessionSettings): Promise<ort.InferenceSession> {
+export async function createSession(model: string | Uint8Array, s: SessionSettings, name: string = typeof model === 'string' ? model : 'model'): Promise<ort.InferenceSession> {
   const providers: ort.InferenceSession.ExecutionProviderConfig[] =
     s.device === 'cpu' ? ['cpu'] : s.device === 'webgpu' ? [{ name: 'webgpu' }, 'cpu'] : [s.device, 'cpu'];
   try {
-    return await ort.InferenceSession.create(modelPath, {
+    const options: ort.InferenceSession.SessionOptions = {
       executionProviders: providers,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
@@ -103,9 +104,10 @@ export async function createSession(modelPath: string, s: SessionSettings): Prom
       interOpNumThreads: 1,
       enableMemPattern: s.memArena !== false,
       enableCpuMemArena: s.memArena !== false,
-    });
+    };
+    return await (typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options));
   } catch (e) {
-    throw new DelineateError('MODEL', `${modelPath}: could not start an ONNX Runtime session on '${s.device}': ${(e as Error).message}`, { subject: modelPath, cause: e });
+    throw new DelineateError('MODEL', `${name}: could not start an ONNX Runtime session on '${s.device}': ${(e as Error).message}`, { subject: name, cause: e });
   }
 }
 

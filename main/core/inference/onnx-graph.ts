@@ -1,0 +1,320 @@
+/**
+ * Minimal reader/writer for ONNX model files (protobuf `onnx.ModelProto`) and the load-time graph rewrites the
+ * engine uses. Only the fields the rewrites touch are interpreted; every other field is kept byte for byte, so a
+ * rewritten model differs from its source only where a rewrite changed it.
+ *
+ * Rewrite: {@link splitPointwiseHead} — a network whose output is produced by a final pointwise (1×1×1 or 1×1)
+ * Conv (nnU-Net's segmentation head, any many-class U-Net) is cut into a *body* (everything up to the head's
+ * input features) and *heads*, each the same Conv restricted to a contiguous range of output classes. The engine
+ * then never needs the whole `classes × patch` output at once: onnxruntime-node always copies an output into a new
+ * JS ArrayBuffer while ONNX Runtime still holds its own, so a 100-class 128³ tile otherwise costs 2 × 0.84 GB.
+ * A pointwise Conv computes every output channel from the same input channels independently, so the split
+ * outputs equal the unsplit ones bit for bit (checked by test/unit/inference/onnx-graph.test.ts on real
+ * network exports).
+ */
+
+/** One protobuf field: number, wire type and raw value (varint as bigint, fixed as bytes, length-delimited as bytes). */
+export interface PbField {
+  no: number;
+  wt: 0 | 1 | 2 | 5;
+  /** varint (wt 0): the value; wt 1/2/5: the payload bytes (a view into the source). */
+  v: bigint | Uint8Array;
+}
+
+/** A decoded protobuf message: its fields in file order. */
+export type PbMessage = PbField[];
+
+const utf8 = new TextDecoder();
+const utf8enc = new TextEncoder();
+
+/** Decode one protobuf message (fields only; nested messages stay bytes until asked for). Throws on malformed input. */
+export function pbDecode(buf: Uint8Array): PbMessage {
+  const out: PbMessage = [];
+  let p = 0;
+  const varint = (): bigint => {
+    let r = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (p >= buf.length) throw new Error('truncated varint');
+      const b = buf[p++]!;
+      r |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return r;
+      shift += 7n;
+      if (shift > 70n) throw new Error('varint too long');
+    }
+  };
+  while (p < buf.length) {
+    const key = Number(varint());
+    const no = key >>> 3;
+    const wt = key & 7;
+    if (wt === 0) out.push({ no, wt, v: varint() });
+    else if (wt === 1 || wt === 5) {
+      const n = wt === 1 ? 8 : 4;
+      if (p + n > buf.length) throw new Error('truncated fixed field');
+      out.push({ no, wt, v: buf.subarray(p, p + n) });
+      p += n;
+    } else if (wt === 2) {
+      const n = Number(varint());
+      if (p + n > buf.length) throw new Error('truncated length-delimited field');
+      out.push({ no, wt, v: buf.subarray(p, p + n) });
+      p += n;
+    } else throw new Error(`unsupported wire type ${wt}`);
+  }
+  return out;
+}
+
+function varintBytes(x: bigint, out: number[]): void {
+  let v = BigInt.asUintN(64, x);
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+}
+
+/** Encode a message (the inverse of {@link pbDecode}). */
+export function pbEncode(msg: PbMessage): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const f of msg) {
+    const head: number[] = [];
+    varintBytes(BigInt((f.no << 3) | f.wt), head);
+    if (f.wt === 0) varintBytes(f.v as bigint, head);
+    else if (f.wt === 2) varintBytes(BigInt((f.v as Uint8Array).length), head);
+    const h = Uint8Array.from(head);
+    parts.push(h);
+    total += h.length;
+    if (f.wt !== 0) {
+      parts.push(f.v as Uint8Array);
+      total += (f.v as Uint8Array).length;
+    }
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const bytesField = (no: number, v: Uint8Array | PbMessage): PbField => ({ no, wt: 2, v: v instanceof Uint8Array ? v : pbEncode(v) });
+const strField = (no: number, s: string): PbField => bytesField(no, utf8enc.encode(s));
+const intField = (no: number, v: number | bigint): PbField => ({ no, wt: 0, v: BigInt(v) });
+const fieldsOf = (m: PbMessage, no: number): PbField[] => m.filter((f) => f.no === no);
+const strOf = (f: PbField): string => utf8.decode(f.v as Uint8Array);
+const firstStr = (m: PbMessage, no: number): string | undefined => {
+  const f = m.find((x) => x.no === no && x.wt === 2);
+  return f ? strOf(f) : undefined;
+};
+const firstInt = (m: PbMessage, no: number): bigint | undefined => {
+  const f = m.find((x) => x.no === no && x.wt === 0);
+  return f ? (f.v as bigint) : undefined;
+};
+
+/** Repeated int64 field values, packed or not (signed). */
+function ints(m: PbMessage, no: number): bigint[] {
+  const out: bigint[] = [];
+  for (const f of fieldsOf(m, no)) {
+    if (f.wt === 0) out.push(BigInt.asIntN(64, f.v as bigint));
+    else if (f.wt === 2) for (const g of pbDecode(packedAsFields(f.v as Uint8Array))) out.push(BigInt.asIntN(64, g.v as bigint));
+  }
+  return out;
+}
+
+/** Re-key a packed varint payload as a sequence of field-1 varints so pbDecode can read it. */
+function packedAsFields(payload: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let p = 0;
+  while (p < payload.length) {
+    out.push(0x08);
+    let b: number;
+    do {
+      b = payload[p++]!;
+      out.push(b);
+    } while (b & 0x80 && p < payload.length);
+  }
+  return Uint8Array.from(out);
+}
+
+// ---- ONNX field numbers (onnx/onnx.proto3)
+const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
+const GRAPH_INPUT = 11;
+const GRAPH_OUTPUT = 12;
+const GRAPH_VALUE_INFO = 13;
+const NODE_INPUT = 1;
+const NODE_OUTPUT = 2;
+const NODE_OP_TYPE = 4;
+const NODE_ATTRIBUTE = 5;
+const NODE_DOMAIN = 7;
+const ATTR_NAME = 1;
+const ATTR_I = 3;
+const ATTR_S = 4;
+const ATTR_INTS = 8;
+const TENSOR_DIMS = 1;
+const TENSOR_DATA_TYPE = 2;
+const TENSOR_FLOAT_DATA = 4;
+const TENSOR_NAME = 8;
+const TENSOR_RAW_DATA = 9;
+const TENSOR_DATA_LOCATION = 14;
+const VI_NAME = 1;
+const VI_TYPE = 2;
+const TYPE_TENSOR = 1;
+const TT_ELEM_TYPE = 1;
+const TT_SHAPE = 2;
+const SHAPE_DIM = 1;
+const DIM_VALUE = 1;
+const FLOAT = 1n;
+
+/** A float32 initializer: dims and values (a copy, little-endian decoded). */
+interface FloatInit {
+  dims: number[];
+  values: Float32Array;
+}
+
+function readFloatInit(t: PbMessage): FloatInit | undefined {
+  if (firstInt(t, TENSOR_DATA_TYPE) !== FLOAT || firstInt(t, TENSOR_DATA_LOCATION) === 1n) return undefined;
+  const dims = ints(t, TENSOR_DIMS).map(Number);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const raw = t.find((f) => f.no === TENSOR_RAW_DATA);
+  let values: Float32Array;
+  if (raw) {
+    const b = raw.v as Uint8Array;
+    if (b.length !== n * 4) return undefined;
+    values = new Float32Array(n);
+    new Uint8Array(values.buffer).set(b);
+  } else {
+    const packed = t.filter((f) => f.no === TENSOR_FLOAT_DATA);
+    const chunks: number[] = [];
+    for (const f of packed) {
+      const b = f.v as Uint8Array;
+      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let i = 0; i + 4 <= b.length; i += 4) chunks.push(dv.getFloat32(i, true));
+    }
+    if (chunks.length !== n) return undefined;
+    values = Float32Array.from(chunks);
+  }
+  return { dims, values };
+}
+
+function floatInit(name: string, dims: number[], values: Float32Array): PbMessage {
+  const raw = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  return [...dims.map((d) => intField(TENSOR_DIMS, d)), intField(TENSOR_DATA_TYPE, FLOAT), strField(TENSOR_NAME, name), bytesField(TENSOR_RAW_DATA, raw)];
+}
+
+/** ValueInfoProto of a float tensor with the given dims (omitted dims: unknown shape). */
+function floatValueInfo(name: string, dims?: readonly number[]): PbMessage {
+  const tt: PbMessage = [intField(TT_ELEM_TYPE, FLOAT)];
+  if (dims) tt.push(bytesField(TT_SHAPE, dims.map((d) => bytesField(SHAPE_DIM, [intField(DIM_VALUE, d)]))));
+  return [strField(VI_NAME, name), bytesField(VI_TYPE, [bytesField(TYPE_TENSOR, tt)])];
+}
+
+/** The result of {@link splitPointwiseHead}. */
+export interface SplitHead {
+  /** The body model (graph output = the head's input features), or null when the head reads the graph input directly. */
+  body: Uint8Array | null;
+  /** Name of the body's output (the features), or of the graph input when `body` is null. */
+  featuresName: string;
+  /** Feature channels C (the head's input channels). */
+  featureChannels: number;
+  /** One model per class range: input `featuresName` [1, C, ...spatial], output `outputName` [1, count, ...spatial]. */
+  heads: { firstClass: number; count: number; model: Uint8Array }[];
+}
+
+/**
+ * Cut a model whose output `outputName` comes from a final pointwise Conv (weights [A, C, 1, 1(, 1)], group 1,
+ * strides/dilations 1, no padding) into a body and heads of at most `maxClassesPerHead` classes each, sizes as
+ * even as possible and never a single class (MLAS runs a one-row GEMM through its own M=1 kernel, whose sums
+ * differ in the last bit from the blocked kernel's; ranges of ≥ 2 classes reproduce the whole Conv exactly).
+ * `spatial` (the tile's spatial dims) makes the heads' input shape static. Returns null when the model does not
+ * end that way (the engine then runs it whole) or stores its weights outside the file.
+ */
+export function splitPointwiseHead(model: Uint8Array, outputName: string, maxClassesPerHead: number, spatial: readonly number[]): SplitHead | null {
+  const m = pbDecode(model);
+  const gi = m.findIndex((f) => f.no === MODEL_GRAPH);
+  if (gi < 0) return null;
+  const g = pbDecode(m[gi]!.v as Uint8Array);
+  const nodes = g.map((f, i) => ({ f, i })).filter(({ f }) => f.no === GRAPH_NODE).map(({ f, i }) => ({ i, n: pbDecode(f.v as Uint8Array) }));
+  const head = nodes.find(({ n }) => fieldsOf(n, NODE_OUTPUT).some((o) => strOf(o) === outputName));
+  if (!head) return null;
+  const hn = head.n;
+  if (firstStr(hn, NODE_OP_TYPE) !== 'Conv' || (firstStr(hn, NODE_DOMAIN) ?? '') !== '') return null;
+  if (fieldsOf(hn, NODE_OUTPUT).length !== 1) return null;
+  const ins = fieldsOf(hn, NODE_INPUT).map(strOf);
+  const [xName, wName, bName] = ins;
+  if (!xName || !wName) return null;
+  for (const a of fieldsOf(hn, NODE_ATTRIBUTE).map((f) => pbDecode(f.v as Uint8Array))) {
+    const name = firstStr(a, ATTR_NAME);
+    const list = ints(a, ATTR_INTS).map(Number);
+    if (name === 'group' && Number(firstInt(a, ATTR_I) ?? 1n) !== 1) return null;
+    if ((name === 'kernel_shape' || name === 'strides' || name === 'dilations') && list.some((v) => v !== 1)) return null;
+    if (name === 'pads' && list.some((v) => v !== 0)) return null;
+    if (name === 'auto_pad') {
+      const s = a.find((f) => f.no === ATTR_S);
+      const mode = s ? strOf(s) : 'NOTSET';
+      if (mode !== 'NOTSET' && mode !== 'VALID') return null;
+    }
+  }
+  const inits = g.map((f, i) => ({ f, i })).filter(({ f }) => f.no === GRAPH_INITIALIZER).map(({ f, i }) => ({ i, t: pbDecode(f.v as Uint8Array) }));
+  const findInit = (name: string): { i: number; t: PbMessage } | undefined => inits.find(({ t }) => firstStr(t, TENSOR_NAME) === name);
+  const wInit = findInit(wName);
+  const bInit = bName ? findInit(bName) : undefined;
+  if (!wInit || (bName && !bInit)) return null;
+  const w = readFloatInit(wInit.t);
+  const b = bInit ? readFloatInit(bInit.t) : undefined;
+  if (!w || (bInit && !b)) return null;
+  if (w.dims.length !== spatial.length + 2 || w.dims.slice(2).some((d) => d !== 1)) return null;
+  const [A, C] = w.dims as [number, number];
+  if (b && (b.dims.length !== 1 || b.dims[0] !== A)) return null;
+  // Other users of the head's weights would break if they were removed from the body.
+  const usedElsewhere = (name: string): boolean => nodes.some(({ n, i }) => i !== head.i && fieldsOf(n, NODE_INPUT).some((x) => strOf(x) === name));
+  const graphInputs = fieldsOf(g, GRAPH_INPUT).map((f) => firstStr(pbDecode(f.v as Uint8Array), VI_NAME));
+  const fromInput = graphInputs.includes(xName) && !inits.some(({ t }) => firstStr(t, TENSOR_NAME) === xName);
+
+  // ---- body: the graph without the head node (and its weights), output = the features
+  let body: Uint8Array | null = null;
+  if (!fromInput) {
+    const drop = new Set<number>([head.i]);
+    if (!usedElsewhere(wName)) drop.add(wInit.i);
+    if (bInit && !usedElsewhere(bName!)) drop.add(bInit.i);
+    const viOfX = g.filter((f) => f.no === GRAPH_VALUE_INFO).find((f) => firstStr(pbDecode(f.v as Uint8Array), VI_NAME) === xName);
+    const bg: PbMessage = [];
+    let outputDone = false;
+    g.forEach((f, i) => {
+      if (drop.has(i)) return;
+      if (f.no === GRAPH_OUTPUT) {
+        if (!outputDone) bg.push(viOfX ? { ...viOfX, no: GRAPH_OUTPUT } : bytesField(GRAPH_OUTPUT, floatValueInfo(xName)));
+        outputDone = true;
+        return;
+      }
+      bg.push(f);
+    });
+    body = pbEncode(m.map((f, i) => (i === gi ? bytesField(MODEL_GRAPH, bg) : f)));
+  }
+
+  // ---- heads: the same Conv on a class range (attributes kept as they are)
+  const attrs = fieldsOf(hn, NODE_ATTRIBUTE);
+  if (A < 2) return null;
+  let nHeads = Math.ceil(A / Math.max(2, Math.floor(maxClassesPerHead)));
+  nHeads = Math.min(nHeads, Math.floor(A / 2));
+  const heads: SplitHead['heads'] = [];
+  for (let h = 0, first = 0; h < nHeads; h++) {
+    const count = Math.floor(A / nHeads) + (h < A % nHeads ? 1 : 0);
+    const wk = w.values.subarray(first * C, (first + count) * C);
+    const node: PbMessage = [strField(NODE_INPUT, xName), strField(NODE_INPUT, 'head_w'), ...(b ? [strField(NODE_INPUT, 'head_b')] : []), strField(NODE_OUTPUT, outputName), strField(NODE_OP_TYPE, 'Conv'), ...attrs];
+    const hg: PbMessage = [
+      bytesField(GRAPH_NODE, node),
+      strField(2, 'pointwise_head'),
+      bytesField(GRAPH_INITIALIZER, floatInit('head_w', [count, C, ...w.dims.slice(2)], wk)),
+      ...(b ? [bytesField(GRAPH_INITIALIZER, floatInit('head_b', [count], b.values.subarray(first, first + count)))] : []),
+      bytesField(GRAPH_INPUT, floatValueInfo(xName, [1, C, ...spatial])),
+      bytesField(GRAPH_OUTPUT, floatValueInfo(outputName, [1, count, ...spatial])),
+    ];
+    heads.push({ firstClass: first, count, model: pbEncode(m.map((f, i) => (i === gi ? bytesField(MODEL_GRAPH, hg) : f))) });
+    first += count;
+  }
+  return { body, featuresName: xName, featureChannels: C, heads };
+}

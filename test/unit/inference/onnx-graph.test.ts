@@ -1,0 +1,102 @@
+/**
+ * The ONNX protobuf reader/writer and the body + pointwise-heads split (main/core/inference/onnx-graph.ts) on real
+ * network exports (test/fixtures/engine, written by test/reference/make_multiclass_fixtures.py and
+ * make_nnunet_golden.py): decoding and re-encoding gives the same bytes; the body's features through every head
+ * equal the whole network's output bit for bit (ONNX Runtime, CPU); models that do not end in a pointwise Conv
+ * are left alone.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { pbDecode, pbEncode, splitPointwiseHead } from '../../../main/core/inference/onnx-graph';
+import { ort } from '../../../main/core/inference/session';
+import { PROJECT_ROOT } from '../../helpers/data';
+
+const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/${name}/fold_0.onnx`));
+const OPTS: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionMode: 'sequential', intraOpNumThreads: 2 };
+
+function noise(n: number, seed: number): Float32Array {
+  const x = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 16807) % 2147483647;
+    x[i] = (s / 2147483647 - 0.5) * 6;
+  }
+  return x;
+}
+
+describe('ONNX protobuf codec', () => {
+  it.each(['multiclass-unet', 'tcia-mr-2ch', 'multiclass-pointwise'])('re-encodes %s byte for byte', (name) => {
+    const bytes = fixture(name);
+    expect(Buffer.compare(Buffer.from(pbEncode(pbDecode(bytes))), Buffer.from(bytes))).toBe(0);
+  });
+  it('rejects truncated input', () => {
+    expect(() => pbDecode(fixture('multiclass-unet').subarray(0, 1000))).toThrow(/truncated/);
+  });
+});
+
+describe('splitPointwiseHead', () => {
+  const CASES: [string, number[], number][] = [
+    ['multiclass-unet', [16, 32, 32], 12],
+    ['multiclass-2d', [32, 32], 12],
+    ['multiclass-pointwise', [16, 32, 32], 12],
+  ];
+  for (const [name, spatial, classes] of CASES)
+    it(`${name}: body + heads equal the whole network bit for bit`, async () => {
+      const bytes = fixture(name);
+      const whole = await ort.InferenceSession.create(bytes, OPTS);
+      const n = spatial.reduce((a, b) => a * b, 1);
+      const x = noise(n, 7);
+      const feeds = { input: new ort.Tensor('float32', x, [1, 1, ...spatial]) };
+      const ref = (await whole.run(feeds)).output!.data as Float32Array;
+      expect(ref.length).toBe(classes * n);
+      for (const maxPerHead of [2, 5, 11]) {
+        const sp = splitPointwiseHead(bytes, 'output', maxPerHead, spatial)!;
+        expect(sp).not.toBeNull();
+        // Ranges cover all classes in order, at most maxPerHead (never a single class) each.
+        let next = 0;
+        for (const h of sp.heads) {
+          expect(h.firstClass).toBe(next);
+          expect(h.count).toBeGreaterThanOrEqual(2);
+          expect(h.count).toBeLessThanOrEqual(Math.max(2, maxPerHead));
+          next += h.count;
+        }
+        expect(next).toBe(classes);
+        let feats = x;
+        if (name === 'multiclass-pointwise') expect(sp.body).toBeNull();
+        else {
+          const body = await ort.InferenceSession.create(sp.body!, OPTS);
+          expect(body.outputNames).toEqual([sp.featuresName]);
+          feats = (await body.run(feeds))[sp.featuresName]!.data as Float32Array;
+          expect(feats.length).toBe(sp.featureChannels * n);
+          await body.release();
+        }
+        let differing = 0;
+        for (const h of sp.heads) {
+          const hs = await ort.InferenceSession.create(h.model, OPTS);
+          const out = (await hs.run({ [sp.featuresName]: new ort.Tensor('float32', feats, [1, sp.featureChannels, ...spatial]) })).output!.data as Float32Array;
+          expect(out.length).toBe(h.count * n);
+          const base = h.firstClass * n;
+          for (let i = 0; i < out.length; i++) if (out[i] !== ref[base + i]) differing++;
+          await hs.release();
+        }
+        expect(differing, `${name}, ≤ ${maxPerHead} classes per head`).toBe(0);
+      }
+      await whole.release();
+    });
+
+  it('leaves a model alone whose output is not made by a pointwise Conv', () => {
+    const bytes = fixture('multiclass-unet');
+    // An inner activation of the U-Net: produced by a LeakyRelu, not a Conv.
+    const graph = pbDecode(pbDecode(bytes).find((f) => f.no === 7)!.v as Uint8Array);
+    const td = new TextDecoder();
+    const relu = graph
+      .filter((f) => f.no === 1)
+      .map((f) => pbDecode(f.v as Uint8Array))
+      .find((n) => n.some((f) => f.no === 4 && td.decode(f.v as Uint8Array) === 'LeakyRelu'))!;
+    const reluOut = td.decode(relu.find((f) => f.no === 2)!.v as Uint8Array);
+    expect(splitPointwiseHead(bytes, reluOut, 4, [16, 32, 32])).toBeNull();
+    expect(splitPointwiseHead(bytes, 'no-such-output', 4, [16, 32, 32])).toBeNull();
+    // A 3-class model cannot be split without a single-class head: left whole.
+    expect(splitPointwiseHead(fixture('tcia-mr-2ch'), 'output', 2, [16, 64, 64])!.heads).toHaveLength(1);
+  });
+});
