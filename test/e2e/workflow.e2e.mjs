@@ -3,7 +3,8 @@
  * study (DICOM), run the bundled brain-tumour model from the models panel (progress in tiles), see the labelmap
  * overlay, paint a correction with the brush, undo it, redo it, read the segment volume, export DICOM SEG and
  * .seg.nrrd, reopen both onto the series (same overlay, same volume), and try a DICOM SEG on another series (a
- * clear banner; the segmentation is kept). A screenshot at each step (test-results/e2e/workflow-*.png).
+ * clear banner; the segmentation is kept). The model's uncertainty overlay (entropy) is shown with its legend and
+ * hidden again. A screenshot at each step (test-results/e2e/workflow-*.png).
  *
  * The bundled model (native-models/brain-tumour-t1c) is an early, partially trained export: on this study it may
  * find no enhancing tumour, so the overlay is asserted after the painted correction, and the model's own voxel
@@ -72,6 +73,19 @@ export default async function workflowE2e(ctx) {
   log(`model result: enhancing_tumour ${modelVolume} mL, axial overlay pixels ${await labelled(page, 'axial')}`);
   assert.equal(await page.locator('[data-testid=segment-row]').count(), 1, 'one segment (enhancing_tumour) in the table');
   await ctx.screenshot('workflow-04-model-result');
+
+  // ---- uncertainty overlay: the entropy of the model's probabilities, with its legend, toggled (U) ----
+  await page.waitForSelector('[data-testid=show-uncertainty]', { timeout: 10_000 });
+  assert.match((await page.getAttribute('label:has([data-testid=show-uncertainty])', 'title')) ?? '', /\(U\)/, 'the uncertainty tooltip names its shortcut');
+  await page.check('[data-testid=show-uncertainty]');
+  await page.waitForSelector('[data-testid=uncertainty-legend]');
+  const uncertainPx = await uncertainPixels(page, 'axial');
+  log(`uncertainty overlay: ${uncertainPx} tinted px on the axial slice (model output, not asserted)`);
+  assert.ok(Number.isInteger(uncertainPx) && uncertainPx >= 0);
+  await ctx.screenshot('workflow-04b-uncertainty');
+  await page.keyboard.press('u');
+  await page.waitForSelector('[data-testid=uncertainty-legend]', { state: 'detached' });
+  assert.equal(await uncertainPixels(page, 'axial'), 0, 'hiding the uncertainty overlay clears it');
 
   // ---- paint a correction (B, drag in the axial view) ----
   await page.keyboard.press('b');
@@ -209,6 +223,11 @@ async function waitLoaded(page, sourcePattern) {
 
 async function sliceNumber(page, view) {
   return Number(await page.getAttribute(`[data-testid=view-${view}]`, 'data-slice-number'));
+}
+
+async function uncertainPixels(page, view) {
+  await settle(page);
+  return Number(await page.getAttribute(`[data-testid=labelmap-${view}]`, 'data-uncertain-pixels'));
 }
 
 async function labelled(page, view) {
