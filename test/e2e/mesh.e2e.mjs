@@ -120,6 +120,8 @@ export default async function meshE2e(ctx) {
   assert.ok(previewBlue > 1000, `the dialog's preview shows the mesh (${previewBlue} blue pixels)`);
   assert.equal(Number(await page.getAttribute('[data-testid=mesh-preview]', 'data-triangles')), row.triangles, 'the preview draws the triangles of the metrics table');
   await ctx.screenshot('mesh-04-export-dialog');
+  await page.keyboard.press('b');
+  assert.equal(await page.locator('[data-testid=tool-brush].on').count(), 0, "the workstation's shortcuts do not act behind the dialog");
 
   await page.fill('[data-testid=mesh-output]', out);
   await page.click('[data-testid=mesh-export]');
@@ -152,6 +154,7 @@ export default async function meshE2e(ctx) {
   // Cancel an export (planning preset: new meshes to build) — nothing is written.
   const out2 = mkdtempSync(join(tmpdir(), 'delineate-e2e-mesh-cancel-'));
   await page.check('[data-testid=mesh-preset-planning]');
+  await page.waitForSelector('[data-testid=mesh-preview-stale]');
   await page.fill('[data-testid=mesh-output]', out2);
   await page.click('[data-testid=mesh-export]');
   await page.waitForSelector('[data-testid=mesh-progress]');
@@ -159,6 +162,20 @@ export default async function meshE2e(ctx) {
   await page.waitForSelector('[data-testid=mesh-progress]', { state: 'detached', timeout: 60_000 });
   assert.match(await page.textContent('[data-testid=mesh-error]'), /cancelled/i, 'the dialog says the export was cancelled');
   assert.deepEqual(readdirSync(out2), [], 'a cancelled export writes nothing');
+
+  // Fast preview preset: Export with an out-of-date preview builds the preview first and writes exactly that.
+  await page.check('[data-testid=mesh-preset-preview]');
+  assert.ok(await page.isChecked('[data-testid=mesh-merge]'), 'the fast preview preset merges the segments');
+  await page.click('[data-testid=mesh-export]');
+  await page.waitForSelector('[data-testid=mesh-exported]', { timeout: 120_000 });
+  await page.waitForSelector('[data-testid=mesh-preview-current]');
+  assert.match(await page.textContent('[data-testid=mesh-exported]'), /the previewed meshes/);
+  const fast = await page.$eval('[data-testid=mesh-metrics-row]', (r) => Number(r.getAttribute('data-triangles')));
+  assert.ok(fast < row.triangles * 0.3, `fast preview removes most triangles (${fast} of ${row.triangles})`);
+  assert.deepEqual(readdirSync(out2).sort(), ['cranium_ct.mesh.json', 'cranium_ct.ply']);
+  const ply = readFileSync(join(out2, 'cranium_ct.ply'));
+  assert.match(ply.subarray(0, 400).toString('latin1'), new RegExp(`format binary_little_endian 1.0[\\s\\S]*element face ${fast}\\n`), 'binary PLY with the previewed triangles');
+  await ctx.screenshot('mesh-05b-fast-preview-exported');
   await page.click('[data-testid=mesh-close]');
   await page.waitForSelector('[data-testid=mesh-dialog]', { state: 'detached' });
 

@@ -295,15 +295,18 @@ export class MeshState {
     this.dialogAbort?.abort();
   }
 
-  /** Build the meshes the export would write, for the dialog's preview and metrics table. */
-  async runPreview(): Promise<void> {
+  /**
+   * Build the meshes the export would write, for the dialog's preview and metrics table (the compute side keeps
+   * this build, and 'mesh.export' with the same labels and options writes it as is).
+   */
+  async runPreview(): Promise<'built' | 'cancelled' | 'failed'> {
     const client = this.ws.backend?.client;
     const data = this.seg.data;
     const volumeId = this.seg.volumeId;
-    if (!client || !data || !volumeId || this.busy) return;
+    if (!client || !data || !volumeId || this.busy) return 'failed';
     if (this.selected.length === 0) {
       this.dialogError = 'Choose at least one segment.';
-      return;
+      return 'failed';
     }
     const key = this.currentKey;
     const abort = new AbortController();
@@ -313,11 +316,14 @@ export class MeshState {
     this.progress = { stage: 'mesh', done: 0, total: this.selected.length };
     try {
       const r = await client.call('mesh.build', { volumeId, ...data, labels: data.labels.slice(), ...this.exportOptions }, { signal: abort.signal, onProgress: (p) => (this.progress = p) });
-      if (!this.dialogOpen) return;
+      if (!this.dialogOpen) return 'cancelled';
       this.preview = r;
       this.previewKey = key;
+      return 'built';
     } catch (e) {
-      if (!isCancelled(e)) this.dialogError = messageOf(e);
+      if (isCancelled(e)) return 'cancelled';
+      this.dialogError = messageOf(e);
+      return 'failed';
     } finally {
       this.busy = null;
       this.progress = null;
@@ -325,7 +331,10 @@ export class MeshState {
     }
   }
 
-  /** Write the meshes and the sidecar into {@link outputDir}. */
+  /**
+   * Write the meshes and the sidecar into {@link outputDir}. When the preview is out of date it is built first, so
+   * what is written is always what the preview shows.
+   */
   async runExport(): Promise<void> {
     const client = this.ws.backend?.client;
     const data = this.seg.data;
@@ -339,6 +348,12 @@ export class MeshState {
     if (this.selected.length === 0) {
       this.dialogError = 'Choose at least one segment.';
       return;
+    }
+    this.exported = null;
+    if (!this.previewCurrent) {
+      const built = await this.runPreview();
+      if (built === 'cancelled') this.dialogError = 'Export cancelled; nothing was written.';
+      if (built !== 'built') return;
     }
     const abort = new AbortController();
     this.dialogAbort = abort;
