@@ -71,7 +71,7 @@ export interface MeshExportResult {
   segments: { value: number; name: string; file: string; metrics: MeshMetrics; voxels: VoxelFigures; volumeRelativeDifference: number; warnings: string[] }[];
   skipped: SkippedSegment[];
   coordinateSystem: MeshSpace;
-  /** True when the meshes written are the very ones of the last 'mesh.build' with the same labels and options. */
+  /** True when the meshes written are the very ones of a recent 'mesh.build' with the same labels and options. */
   reusedBuild: boolean;
   seconds: number;
 }

@@ -5,8 +5,9 @@
  * (`meshSegments`: surface nets → windowed sinc → volume restoration → decimation; `writeMeshFiles`: atomic set of
  * files + sidecar), so the app writes exactly what `delineate mesh` writes for the same labels and options.
  *
- * The last build is kept (keyed by a hash of the labels, the segment table, the volume and the options), so an
- * export right after a preview writes the very meshes that were previewed, without meshing again.
+ * The last {@link KEPT_BUILDS} builds are kept (keyed by a hash of the labels, the segment table, the volume and the
+ * options), so an export right after a preview writes the very meshes that were previewed, without meshing again —
+ * also when the 3D view's own surfaces were rebuilt in between.
  */
 import { isAbsolute, normalize } from 'node:path';
 import type { SegmentationData } from '../common/api';
@@ -35,6 +36,9 @@ export const MESH_PARAM_FIELDS = {
   'mesh.build': ['values', 'smoothing', 'decimate', 'space', 'preserveVolume'],
   'mesh.export': ['values', 'smoothing', 'decimate', 'space', 'preserveVolume', 'outputDir', 'format', 'ascii', 'merge'],
 } as const;
+
+/** Builds kept for reuse: the 3D view's surfaces and the export dialog's preview. */
+export const KEPT_BUILDS = 2;
 
 /** Most label values one request may name. */
 const MAX_VALUES = 65535;
@@ -118,8 +122,8 @@ function meshOptions(o: MeshBuildOptions): MeshOptions {
 }
 
 export class MeshService {
-  /** The last build and what it was built from. */
-  private last: { key: string; result: MeshSegmentsResult } | undefined;
+  /** The last builds and what they were built from, most recent last. */
+  private builds: { key: string; result: MeshSegmentsResult }[] = [];
 
   constructor(private readonly host: MeshServiceHost) {}
 
@@ -136,15 +140,20 @@ export class MeshService {
     return { info, labelmap };
   }
 
-  /** Mesh (or reuse the last build when labels, table, volume and options are the same). */
+  /** Mesh (or reuse a kept build when labels, table, volume and options are the same). */
   private async meshes(p: SegmentationData & { volumeId: string } & MeshBuildOptions, job: JobOptions): Promise<{ result: MeshSegmentsResult; reused: boolean; info: VolumeInfo; labelmap: Labelmap }> {
     const { info, labelmap } = this.labelmap(p);
     const options = meshOptions(p);
     const key = JSON.stringify([p.volumeId, info.source, labelmap.dataType, hashLabels(labelmap.data), labelmap.segments, options]);
-    if (this.last?.key === key) return { result: this.last.result, reused: true, info, labelmap };
-    this.last = undefined; // free the previous meshes before building new ones
+    const hit = this.builds.find((b) => b.key === key);
+    if (hit) {
+      this.builds = [...this.builds.filter((b) => b !== hit), hit];
+      return { result: hit.result, reused: true, info, labelmap };
+    }
+    // Free the oldest meshes before building new ones.
+    this.builds = this.builds.slice(-(KEPT_BUILDS - 1));
     const result = await meshSegments(labelmap, options, job);
-    this.last = { key, result };
+    this.builds = [...this.builds.filter((b) => b.key !== key), { key, result }].slice(-KEPT_BUILDS);
     return { result, reused: false, info, labelmap };
   }
 

@@ -132,6 +132,8 @@ describe.skipIf(!hasData(IMAGE, MASK))('compute service: mesh.build / mesh.expor
   it('exports binary STL per segment with the sidecar, writing exactly the previewed mesh', async () => {
     const out = join(tempDir(), 'meshes');
     await service.handle('mesh.build', { volumeId: info.id, ...data, smoothing: 0.5, decimate: 0 }, opts());
+    // The 3D view's surfaces rebuilt in between (other options): the previewed build is still kept.
+    await service.handle('mesh.build', { volumeId: info.id, ...data, smoothing: 0.5, decimate: 0.5 }, opts());
     const progress: Progress[] = [];
     const r = (await service.handle('mesh.export', { volumeId: info.id, ...data, smoothing: 0.5, decimate: 0, outputDir: out, format: 'stl' }, opts(progress))) as MeshExportResult;
     expect(r.reusedBuild).toBe(true);
