@@ -3,7 +3,7 @@
 with and without mirroring on the T1c volumes of the patient that fold 0 never saw (PGBM-001), with the fold-0
 checkpoint that was exported to native-models/brain-tumour-t1c/fold_0.onnx.
 
-  make_parity_fixture.py --model-folder $nnUNet_results/Dataset501_BrainTumourT1c/nnUNetTrainerDelineateCPU__nnUNetPlansCPU__3d_fullres \
+  make_parity_fixture.py --model-folder $nnUNet_results/Dataset501_BrainTumourT1c/nnUNetTrainerDelineateCPU__nnUNetPlans2DCPU__2d \
       [--fold 0] [--checkpoint checkpoint_final.pth] [--data-root ../shared/data] \
       [--model-dir native-models/brain-tumour-t1c] [--out test/fixtures/nnunet-parity]
 
@@ -38,7 +38,7 @@ def sha256(p):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model-folder', default=os.path.join(os.environ.get('nnUNet_results', '/work/nnunet_work/results'),
-                    'Dataset501_BrainTumourT1c', 'nnUNetTrainerDelineateCPU__nnUNetPlansCPU__3d_fullres'))
+                    'Dataset501_BrainTumourT1c', 'nnUNetTrainerDelineateCPU__nnUNetPlans2DCPU__2d'))
     ap.add_argument('--fold', type=int, default=0)
     ap.add_argument('--checkpoint', default='checkpoint_final.pth')
     ap.add_argument('--data-root', default=os.path.join(REPO, '..', 'shared', 'data'))

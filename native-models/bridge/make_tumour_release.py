@@ -12,7 +12,7 @@ checkpoint_latest.pth; anything but the final one is marked as partial in the ca
 import argparse, csv, json, os, shutil, subprocess, sys, datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TRAINER, PLANS, CONF = 'nnUNetTrainerDelineateCPU', 'nnUNetPlansCPU', '3d_fullres'
+TRAINER = 'nnUNetTrainerDelineateCPU'
 DATASET = 'Dataset501_BrainTumourT1c'
 HELD_OUT = {0: 'PGBM-001 (2 studies)', 1: 'PGBM-003 (2 studies)', 2: 'PGBM-006 (1 study; its other study has no T1c)'}
 
@@ -54,8 +54,17 @@ def main():
     ap.add_argument('--prefer', nargs='+', default=['checkpoint_final.pth', 'checkpoint_latest.pth'],
                     help='checkpoint names tried in order per fold (use a copy of checkpoint_latest.pth taken '
                          'between epochs while training runs, e.g. checkpoint_snapshot.pth)')
+    ap.add_argument('--plans', default='nnUNetPlans2DCPU')
+    ap.add_argument('--config', default='2d', choices=['2d', '3d_fullres'])
     a = ap.parse_args()
+    PLANS, CONF = a.plans, a.config
     folder = os.path.join(a.results, DATASET, f'{TRAINER}__{PLANS}__{CONF}')
+    plans = json.load(open(os.path.join(folder, 'plans.json')))
+    pc = plans['configurations'][CONF]
+    batch = pc['batch_size']
+    patch_txt = 'x'.join(str(x) for x in pc['patch_size'])
+    feats_txt = '-'.join(str(x) for x in pc['architecture']['arch_kwargs']['features_per_stage'])
+    spacing_txt = ' x '.join(f'{x:g}' for x in pc['spacing'])
     if not os.path.isdir(folder):
         sys.exit(f'no training folder {folder}')
     os.makedirs(a.out, exist_ok=True)
@@ -128,28 +137,33 @@ def main():
           '- **Excluded:** PGBM-006 study of 1997-02-11: it has no T1 post-contrast series (only `T1prereg`, a',
           '  pre-contrast image), and an enhancing-tumour mask cannot be learnt from an image without contrast.',
           '  5 studies were used: PGBM-001 x2, PGBM-003 x2, PGBM-006 x1.', '']
-    L += ['## Training', '',
-          '- nnU-Net v2 (2.8.1) from PyPI, `nnUNetv2_plan_and_preprocess -d 501 -c 3d_fullres '
-          '--verify_dataset_integrity`, then CPU plans `nnUNetPlansCPU`',
-          '  (`native-models/bridge/make_cpu_plans.py`): nnU-Net\'s planner with target spacing 6.5 x 1.375 x 1.375 mm',
-          '  (in-plane 2x coarser than the median 0.6875 mm) and a 2 GB memory target -> patch 24x128x128, batch 2,',
-          '  6-stage PlainConvUNet with (1,3,3) kernels in the first two stages; features reduced to',
-          '  16-32-64-96-96-96 (3.6 M parameters). Fold 0 was trained with patch 24x128x128 for epochs 0-9,',
-          '  24x96x96 for epochs 10-11 and 24x64x64 from epoch 12 on (the manifest\'s patch, also used for',
-          '  inference): the shared machine gave the training ~0.35 of a core and the model had not left the',
-          '  all-background solution after 300 iterations; a smaller crop raises the tumour fraction per crop and',
-          '  the iterations per CPU-second (see `native-models/bridge/make_cpu_plans.py`).',
-          '  Per-image z-score normalisation, nnU-Net\'s default augmentation,',
-          '  Dice + cross-entropy loss with deep supervision, SGD (Nesterov, momentum 0.99), poly LR from 0.01.',
-          '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
-          f'  and 5 validation iterations per epoch, {ep_txt} epochs per fold ({it_txt} iterations of batch 2; nnU-Net\'s',
-          '  default is 1000 x 250 = 250 000), foreground oversampling 0.5, one CPU thread (`-device cpu`, niced),',
-          '  on a shared 2-core machine. Fold 0 was planned for 16 epochs and extended while it ran (26, 40, then',
-          '  56 epochs, resumed with `--c` each time; nnU-Net\'s poly learning-rate schedule is recomputed for the',
-          '  new length on resume, so the rate rose slightly at epochs 8, 12 and 27 - visible in the LR panel of',
-          '  the progress plot). s/epoch below is the mean over all epochs (300+ s with the big patch on the',
-          '  loaded machine, 70-110 s with 24x64x64).',
-          '- Cross-validation **by patient**: 3 folds, each holding out all studies of one patient',
+    L += ['## Training', '']
+    if CONF == '2d':
+        L += [f'- nnU-Net v2 (2.8.1) from PyPI, **2d configuration**, plans `{PLANS}`',
+              '  (`native-models/bridge/make_cpu_plans.py`): nnU-Net\'s planner with target spacing 6.5 x 1.375 x 1.375 mm',
+              f'  (in-plane 2x coarser than the median 0.6875 mm) -> 2d at {spacing_txt} mm, patch {patch_txt} (the whole',
+              f'  220 mm field of view of a slice), 6-stage PlainConvUNet with features {feats_txt} (reduced from',
+              f'  32..512 for the CPU), batch {batch}. Why 2d: the slices are 5 mm thick with 6.5 mm spacing, so there',
+              '  is little through-plane context to learn, and a 2d network sees a whole slice per sample, many more',
+              '  samples per CPU-second and instance statistics of whole slices. A first 3d_fullres attempt (session 1,',
+              '  patch 24x64x64, 1750 iterations on a machine shared with other builds) reached Dice 0.00 on its',
+              '  held-out patient.',
+              '  Per-image z-score normalisation, nnU-Net\'s default 2d augmentation, Dice + cross-entropy loss with deep',
+              '  supervision, SGD (Nesterov, momentum 0.99), poly LR from 0.01.',
+              '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
+              f'  and 5 validation iterations per epoch, {ep_txt} epochs per fold ({it_txt} iterations of batch {batch}; nnU-Net\'s',
+              '  default is 1000 x 250 = 250 000), foreground oversampling 0.5, one CPU thread per fold (`-device cpu`,',
+              '  niced), the three folds trained side by side on a 2-core machine. The epoch count was set from the',
+              '  measured epoch time so that the poly schedule ends when the CPU time did (the trainer re-reads it',
+              '  each epoch; any change is in the training log).',
+              ]
+    else:
+        L += [f'- nnU-Net v2 (2.8.1) from PyPI, 3d_fullres, plans `{PLANS}` at {spacing_txt} mm, patch {patch_txt},',
+              f'  batch {batch}, features {feats_txt} (see `native-models/bridge/make_cpu_plans.py`).',
+              f'- Trainer `nnUNetTrainerDelineateCPU`: 25 training and 5 validation iterations per epoch, {ep_txt} epochs',
+              f'  ({it_txt} iterations of batch {batch}), foreground oversampling 0.5, one CPU thread.',
+              ]
+    L += ['- Cross-validation **by patient**: 3 folds, each holding out all studies of one patient',
           '  (`splits_final.json` written by `prepare_tcia_dataset.py --splits`).',
           ]
     if len(bundled) > 1:
@@ -188,7 +202,7 @@ def main():
                   + ('reached.' if min(done) >= 0.7 else 'not reached on any fold.' if max(done) < 0.7
                      else 'not reached on every fold (see above).')]
     L += ['', 'Dice is nnU-Net\'s `summary.json` (foreground label 1) on the original image grid, computed by',
-          '`nnUNetv2_train`\'s final validation (sliding window, tile step 0.5, Gaussian, mirroring on all 3 axes).',
+          '`nnUNetv2_train`\'s final validation (sliding window, tile step 0.5, Gaussian, mirroring on the manifest\'s axes).',
           '']
     L += ['## Learning curves', '']
     for f, d in info.items():
@@ -215,7 +229,7 @@ def main():
            '--id', 'brain-tumour-t1c', '--name', 'Enhancing brain tumour (T1 post-contrast MR)',
            '--version', a.version, '--card-notes', notes, '--provenance', prov,
            '--description', 'Segments contrast-enhancing glioblastoma tissue on T1-weighted post-contrast brain MR. '
-                            'nnU-Net v2 3d_fullres, trained on the CPU on 5 studies of 3 patients (TCIA '
+                            f'nnU-Net v2 {CONF}, trained on the CPU on 5 studies of 3 patients (TCIA '
                             'Brain-Tumor-Progression). Research use only; not for clinical decisions.']
     r = subprocess.run(cmd)
     os.remove(notes)

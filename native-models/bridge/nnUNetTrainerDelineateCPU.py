@@ -66,7 +66,10 @@ class nnUNetTrainerDelineateCPU(nnUNetTrainer):
     def run_training(self):
         # nnUNetTrainer.run_training plus a wall-clock deadline checked after each epoch
         self.on_train_start()
-        for epoch in range(self.current_epoch, self.num_epochs):
+        while self.current_epoch < self.num_epochs:
+            self._reread_epochs()
+            if self.current_epoch >= self.num_epochs:
+                break
             self.on_epoch_start()
             self.on_train_epoch_start()
             train_outputs = []
@@ -86,6 +89,18 @@ class nnUNetTrainerDelineateCPU(nnUNetTrainer):
                                        f'stopping early (learning rate not fully decayed).')
                 break
         self.on_train_end()
+
+    def _reread_epochs(self):
+        # The epoch count can be changed while a fold trains (file <control>/epochs_fold_<k>), so that a run can be
+        # fitted to the CPU time that is actually left; the poly learning-rate schedule follows the new length.
+        v = _read(f'epochs_fold_{self.fold}')
+        if v is None:
+            return
+        n = max(int(v), self.current_epoch + 1)
+        if n != self.num_epochs:
+            self.print_to_log_file(f'Epoch count changed at run time: {self.num_epochs} -> {n}')
+            self.num_epochs = n
+            self.lr_scheduler.max_steps = n
 
     def perform_actual_validation(self, save_probabilities: bool = False):
         torch.set_num_threads(int(os.environ.get('DELINEATE_TORCH_THREADS', '1')))
