@@ -27,7 +27,7 @@ Options:
   --host 127.0.0.1    listening address (127.0.0.1 only)
   --token <hex>       access token, 16–128 hex characters (default: 32 random hex characters, printed)
   --data-root <dir>   folder offered as the starting point for opening data (default: $DELINEATE_DATA_ROOT)
-  --user-data <dir>   folder for the recent-items list (default: the per-user Delineate folder, web-host/)
+  --user-data <dir>   folder for the recent-items list and autosaves (default: the per-user Delineate folder, web-host/)
   --renderer <dir>    built renderer to serve (default: out/renderer of this project)`;
 
 /** Per-user application-data folder (the one Electron's app.getPath('userData') would use for "Delineate"). */
