@@ -226,6 +226,30 @@ export interface ServiceMethods {
   'mesh.build': { params: SegmentationData & { volumeId: string } & MeshBuildOptions; result: MeshBuildResult };
   /** Write the segments' meshes (STL/OBJ/PLY, per segment or merged) and the sidecar JSON into a folder, atomically. */
   'mesh.export': { params: SegmentationData & { volumeId: string } & MeshExportOptions; result: MeshExportResult };
+  // ---- models panel time estimate (issue 5): implementation compute/service-models.ts
+  /**
+   * How long `segment.run` with the same params would take on this machine, before running it: the exact tile
+   * count of the engine for these inputs (reads the voxels when the model crops to the non-zero region) times the
+   * preset's network runs per tile, times one network run on a zero patch timed on `device` (session creation not
+   * counted; cached per model, fold file and device in the compute process).
+   */
+  'models.estimate': { params: { modelId: string; volumeIds: string[]; device: string; preset: SegmentPreset }; result: ModelEstimate };
+}
+
+/** Result of 'models.estimate'. Seconds are wall-clock on this machine. */
+export interface ModelEstimate {
+  /** The device the network was timed on (`auto` resolved). */
+  device: string;
+  /** Sliding-window tiles of the run (= `segment.run`'s `tiles` for the same inputs). */
+  tiles: number;
+  /** tiles × mirror variants (preset accurate: 2^axes) × folds (fast: 1). */
+  networkRuns: number;
+  /** One network run on one patch, seconds (mean over the preset's fold files). */
+  secondsPerRun: number;
+  /** networkRuns × secondsPerRun: the network time of the run (preprocessing and export not counted). */
+  estimatedSeconds: number;
+  /** `calibrated`: from a network run timed on this machine. */
+  basis: 'calibrated';
 }
 
 export type MethodName = keyof ServiceMethods;

@@ -21,6 +21,7 @@ import type { ScanResult, Volume, VolumeInfo } from '../common/volume';
 import { RecentStore } from './recent';
 import { AutosaveStore } from './autosave';
 import { MESH_PARAM_FIELDS, MeshService, validateMeshOptions } from './service-mesh';
+import { ESTIMATE_PARAM_FIELDS, ModelsEstimator, validateEstimateParams } from './service-models';
 import type { Handler, HandlerOptions } from './server';
 import { middleSliceThumbnail, type Thumbnail } from './thumbnail';
 import { Workflow } from './workflow';
@@ -70,6 +71,8 @@ export class ComputeService {
   private readonly autosave: AutosaveStore;
   /** Surfaces and mesh export (./service-mesh) of labelmaps on the volumes known here. */
   private readonly mesh = new MeshService({ info: (volumeId) => this.known(volumeId).coreInfo, version: () => this.config.version });
+  /** The models panel's time estimate (./service-models). */
+  private readonly estimator = new ModelsEstimator({ info: (volumeId) => this.known(volumeId).coreInfo, read: (info, options) => this.core.readVolume(info, options) });
 
   constructor(
     private readonly config: ComputeConfig,
@@ -188,6 +191,8 @@ export class ComputeService {
     'mesh.build': async (params, { signal, onProgress }) => this.mesh.build(params, { signal, onProgress }),
 
     'mesh.export': async (params, { signal, onProgress }) => this.mesh.export(params, { signal, onProgress }),
+
+    'models.estimate': async (params, { signal, onProgress }) => this.estimator.estimate(params, { signal, onProgress }),
   };
 
   private known(volumeId: string): { info: VolumeInfo; coreInfo: VolumeInfo } {
@@ -431,6 +436,8 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
       const p = paramsObject(method, params, ['volumeId', ...SEG_FIELDS, ...MESH_PARAM_FIELDS[m]]);
       return { volumeId: nonEmpty(method, p, 'volumeId'), ...segmentationData(method, p), ...validateMeshOptions(m, p) } as ParamsOf<M>;
     }
+    case 'models.estimate':
+      return validateEstimateParams(paramsObject(method, params, ESTIMATE_PARAM_FIELDS)) as ParamsOf<M>;
     default:
       throw new DelineateError('PROTOCOL', `Unknown method '${String(method)}'`, { subject: 'method' });
   }
