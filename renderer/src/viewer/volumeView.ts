@@ -8,8 +8,9 @@
  * Renders happen only on demand (no render loop); the interactor renders only while the user drags.
  *
  * Segment surfaces ({@link VolumeView.surfaces}, ./surfaces) are actors in the same renderer: their vertices are
- * LPS mm, the world space of the volume rendering, so they sit exactly on the segments. The component that owns the
- * container finds its view with {@link VolumeView.of}.
+ * LPS mm, the world space of the volume rendering, so they sit exactly on the segments. The outlines of the three
+ * slice planes through the linked cursor ({@link VolumeView.planes}, ./planes) are line actors in the same world.
+ * The component that owns the container finds its view with {@link VolumeView.of}.
  */
 import '@kitware/vtk.js/Rendering/Profiles/Geometry';
 import '@kitware/vtk.js/Rendering/Profiles/Volume';
@@ -27,6 +28,7 @@ import type vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
 import type vtkOpenGLRenderWindow from '@kitware/vtk.js/Rendering/OpenGL/RenderWindow';
 import type { Vec3 } from '../../../main/common/volume';
 import type { VrTransfer } from './presets';
+import { SlicePlanes } from './planes';
 import { SurfaceLayer } from './surfaces';
 
 export type RenderQuality = 'coarse' | 'fine';
@@ -57,6 +59,8 @@ export class VolumeView {
   private readonly container: HTMLElement;
   /** Segment surfaces (LPS mm) drawn with the volume; deleted with the view. */
   readonly surfaces: SurfaceLayer;
+  /** Outlines of the 2D views' slice planes (LPS mm); deleted with the view. */
+  readonly planes: SlicePlanes;
 
   /** The live view whose canvas is in `container`, if any. */
   static of(container: HTMLElement): VolumeView | undefined {
@@ -68,6 +72,7 @@ export class VolumeView {
     this.container = container;
     viewsByContainer.set(container, this);
     this.surfaces = new SurfaceLayer(this.renderer);
+    this.planes = new SlicePlanes(this.renderer);
     this.renderWindow.addRenderer(this.renderer);
     this.glWindow = this.renderWindow.newAPISpecificView('WebGL') as vtkOpenGLRenderWindow;
     this.renderWindow.addView(this.glWindow);
@@ -156,6 +161,7 @@ export class VolumeView {
   delete(): void {
     if (viewsByContainer.get(this.container) === this) viewsByContainer.delete(this.container);
     this.surfaces.delete();
+    this.planes.delete();
     this.interactor.unbindEvents();
     this.interactor.delete();
     this.style.delete();
