@@ -52,6 +52,10 @@ export default async function workflowE2e(ctx) {
   await page.click('text=Model card');
   assert.match(await page.textContent('[data-testid=model-card]'), /Not for clinical decisions/);
   await page.check('[data-testid=preset-fast]');
+  // Before any run: the time of both presets on this machine, measured by the compute side.
+  await page.waitForFunction(() => /about \d+ s on this machine \(measured\)/.test(document.querySelector('[data-testid=model-estimate]')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /Fast \(1 run\/tile, ≈\d+ s\)[\s\S]*Accurate \(\d+ runs\/tile, ≈\d+ s\)/.test(document.querySelector('[data-testid=models]')?.textContent ?? ''), null, { timeout: 120_000 });
+  log(`estimate before the run: "${(await page.textContent('[data-testid=model-estimate]'))?.trim()}"`);
   await ctx.screenshot('workflow-02-models-panel');
 
   // ---- run it: progress bar in tiles, the window keeps answering ----
@@ -70,6 +74,7 @@ export default async function workflowE2e(ctx) {
   await settle(page);
   await waitStats(page, -1);
   const modelVolume = await segmentVolume(page);
+  log(`after the run: "${(await page.textContent('[data-testid=model-estimate]'))?.trim()}"`);
   log(`model result: enhancing_tumour ${modelVolume} mL, axial overlay pixels ${await labelled(page, 'axial')}`);
   assert.equal(await page.locator('[data-testid=segment-row]').count(), 1, 'one segment (enhancing_tumour) in the table');
   await ctx.screenshot('workflow-04-model-result');
