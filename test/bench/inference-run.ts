@@ -1,7 +1,8 @@
 /**
  * Delineate side of inference.bench.ts, run as its own process so that its peak RSS is its own:
  * `tsx test/bench/inference-run.ts <modelDir> <input>... [--no-tta] [--accumulation float16|float32] [--threads n]`.
- * Reads the inputs, segments, prints one JSON line with stage timings, peak RSS (VmHWM) and the label map's
+ * Reads the inputs, segments, prints one JSON line with stage timings (wall), CPU seconds of this process (all
+ * threads, user + system) for reading and for segmenting, peak RSS (VmHWM) and the label map's
  * agreement with `<modelDir>/torch_labels.npy` when present (nnU-Net's labels, C-order [k, j, i] uint8).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,13 +15,21 @@ const flag = (n: string): string | undefined => (args.includes(`--${n}`) ? args[
 const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--accumulation', '--threads'].includes(args[i - 1]!)));
 const [modelDir, ...inputs] = positional as [string, ...string[]];
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+};
 const model = await loadModel(modelDir);
 const vols = await Promise.all(inputs.map((p) => readImageFile(p)));
 const tRead = performance.now();
+const cpuRead = process.cpuUsage();
+const readCpu = cpuSeconds(cpu0);
 const acc = flag('accumulation') as 'float16' | 'float32' | undefined;
 const threads = flag('threads');
 const res = await segment(model, vols, { device: 'cpu', tta: !args.includes('--no-tta'), ...(acc ? { accumulation: acc } : {}), ...(threads ? { threads: Number(threads) } : {}) });
 const total = (performance.now() - t0) / 1000;
+const segmentCpu = cpuSeconds(cpuRead);
 const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
 let differing: number | undefined;
 const ref = `${modelDir}/torch_labels.npy`;
@@ -35,6 +44,7 @@ if (existsSync(ref)) {
 console.log(
   JSON.stringify({
     seconds: { read: (tRead - t0) / 1000, preprocess: res.stats.seconds.preprocess, inference: res.stats.seconds.inference, total },
+    cpuSeconds: { read: readCpu, segment: segmentCpu },
     peakRssBytes: m ? Number(m[1]) * 1024 : 0,
     tiles: res.stats.tiles,
     networkRuns: res.stats.networkRuns,
