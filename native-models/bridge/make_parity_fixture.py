@@ -22,8 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 CASES = {0: ['tcia-brain-tumor-progression/nifti/PGBM-001_04-02-1992/PGBM-001_04-02-1992_T1post.nii.gz',
              'tcia-brain-tumor-progression/nifti/PGBM-001_11-19-1991/PGBM-001_11-19-1991_T1post.nii.gz']}
-# A study fold 0 WAS trained on: the held-out predictions are almost empty (the model does not generalise yet),
-# so this case, where it predicts ~1000+ tumour voxels on the 512x512 GE grid, makes the parity test meaningful.
+# A study fold 0 WAS trained on, on the other scanner's grid (GE 512x512): parity is checked on a case with a large
+# prediction too (the first session's 3D model predicted almost nothing on the held-out patient).
 TRAINING_CASES = {0: ['tcia-brain-tumor-progression/nifti/PGBM-006_12-10-1996/PGBM-006_12-10-1996_T1post.nii.gz']}
 
 
@@ -111,7 +111,7 @@ def main():
             print(json.dumps(entry))
     out = {
         'what': 'nnU-Net v2 nnUNetPredictor reference outputs for Delineate parity (fold-0 model on the held-out '
-                'patient PGBM-001, whose predictions are nearly empty, and on one training study of PGBM-006 with a '
+                'patient PGBM-001 and on one training study of PGBM-006 (GE 512x512 grid) with a '
                 'substantial predicted tumour)',
         'regenerate': 'native-models/bridge/make_parity_fixture.py (see native-models/bridge/TRAINING.md)',
         'dataRoot': '../shared/data',

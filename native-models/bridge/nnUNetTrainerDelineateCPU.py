@@ -4,7 +4,8 @@ Same as nnUNetTrainer (loss, deep supervision, augmentation, SGD + poly LR) exce
 - 25 training iterations and 5 validation iterations per epoch (instead of 250 / 50),
 - number of epochs (instead of 1000), first found of: file <control>/epochs_fold_<fold> (one integer),
   env DELINEATE_EPOCHS, 16. <control> is $DELINEATE_CONTROL_DIR, default the parent folder of $nnUNet_results.
-  The file is read when the training process starts, so a waiting fold can be given another length at run time.
+  The file is re-read at the start of every epoch (and the poly learning-rate schedule follows), so a running fold
+  can be fitted to the CPU time that is left.
 - optional wall-clock deadline: file <control>/deadline or env DELINEATE_DEADLINE (Unix seconds, or ISO-8601 UTC
   like 2026-11-29T04:10:00Z). When an epoch ends after it, training stops there and nnU-Net's normal ending
   follows (checkpoint_final.pth, validation of the held-out cases), so a fold cut short is still evaluated.
