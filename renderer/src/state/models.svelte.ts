@@ -55,8 +55,8 @@ export class ModelsState {
   estimating = $state(false);
   estimateError = $state<string | null>(null);
   private abort: AbortController | null = null;
-  /** What {@link estimates} were made for (JSON of model id, input ids, device); '' = nothing. */
-  private estimatesFor = '';
+  /** What {@link estimates} were made for (JSON of model id, input ids, device); '' = nothing. Reactive: the estimates shown depend on it. */
+  private estimatesFor = $state('');
   private estimateAbort: AbortController | null = null;
   private estimateTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly disposeEffects: () => void;
