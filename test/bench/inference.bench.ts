@@ -8,6 +8,29 @@
  * without it those rows are skipped with a message (benchmarks only — tests never need Python).
  * Env: DELINEATE_BENCH_FEATURES (default 16,32,64,96,96), DELINEATE_BENCH_PATCH (default 24,128,128),
  * DELINEATE_BENCH_MODES (default "tta,notta"), DELINEATE_BENCH_SKIP_MEMORY=1 to skip the 100-class run.
+ *
+ * ## Findings (2-core AVX-512 machine shared with three nnU-Net trainings; onnxruntime-node 1.30, torch 2.15)
+ * Wall times on a shared machine mostly measure the other processes (runs of the same pass ranged 0.7–8 s), so
+ * the robust comparison is CPU time (user + system of all threads): test/bench/inference-run.ts prints
+ * `cpuSeconds`, test/reference/bench_cpu_time.py runs bench_nnunet.py on the CPU clock.
+ * - Whole segmentation of PGBM-001 T1c (PlainConvUNet 16…96, patch 24×128×128, 4 tiles), 2 threads each:
+ *   no TTA 3.80 s CPU for Delineate vs 5.06 s for nnU-Net/PyTorch (0.75×); mirroring TTA (32 runs) 25.1 s vs
+ *   35.4 s (0.71×). Labels differing from nnU-Net: 3 (no TTA) and 0 (TTA) of 1 996 800.
+ * - One forward pass on one thread (test/bench/inference-conv.ts): ORT 685 ms CPU vs PyTorch 728 ms (0.94×) —
+ *   MLAS's Conv3D path (im2col + SGEMM) is not slower than oneDNN here, even with (1,3,3) kernels. The gap seen
+ *   earlier (0.68 vs 0.34 s per pass, 2 threads) was thread scheduling: ORT's intra-op threads spin-wait, and on a
+ *   busy machine that took 898 ms CPU per pass with 2 threads against 680 ms with spinning off (wall 8.4 → 6.1 s
+ *   in the same run). The engine now turns spinning off (session.ts); outputs are identical.
+ * - Settings, same run, CPU ms per pass with 2 threads (spinning on): graph optimisation all 898, extended 945,
+ *   basic 876, disabled 883; with 1 thread all 685, basic 717 — within the run-to-run noise (±5 %): 3-D convs get
+ *   no NCHWc layout (ORT applies it to 2-D Conv only) and the U-Net offers few fusions. Parallel execution mode
+ *   with 2 inter-op threads: 1327 ms; no arena/memory pattern: 926 ms. Shapes are already static in nnU-Net exports (free-dimension
+ *   overrides change nothing); onnxruntime-node has no IO binding and copies every output into a new ArrayBuffer
+ *   even when a preallocated output tensor is passed (measured), so output reuse gives nothing.
+ * - (1,3,3) Conv3D as Conv2D with depth folded into batch (NCHWc-eligible): 676 vs 685 ms (within noise), and it
+ *   changes results by up to 2.9e-6 — not adopted. ConvTranspose (kernel = stride) as pointwise Conv +
+ *   depth-to-space: bit-identical outputs, 662 vs 685 ms in the torch-exported form but no difference (714–736 vs
+ *   718–726 ms) as an ONNX rewrite done at load — not adopted.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -65,7 +88,7 @@ const bench: Bench = async (log) => {
       value: (mem.peakRssBytes as number) / 2 ** 30,
       unit: 'GiB',
       reference: { name: 'classes × volume × 4 B', value: (mem.fullLogitsOriginalBytes as number) / 2 ** 30 },
-      notes: `band ${((mem.bandBytes as number) / 2 ** 30).toFixed(2)} GiB; network grid ${(mem.networkShape as number[]).join('×')}`,
+      notes: `band ${((mem.bandBytes as number) / 2 ** 30).toFixed(2)} GiB; network grid ${(mem.networkShape as number[]).join('×')}; ${String(mem.heads)} pointwise heads`,
     });
   }
   return results;
