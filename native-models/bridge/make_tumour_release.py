@@ -152,8 +152,8 @@ def main():
               '  supervision, SGD (Nesterov, momentum 0.99), poly LR from 0.01.',
               '- Trainer `nnUNetTrainerDelineateCPU` (`native-models/bridge/nnUNetTrainerDelineateCPU.py`): 25 training',
               f'  and 5 validation iterations per epoch, {ep_txt} epochs per fold ({it_txt} iterations of batch {batch}; nnU-Net\'s',
-              '  default is 1000 x 250 = 250 000), foreground oversampling 0.5, one CPU thread per fold (`-device cpu`,',
-              '  niced), the three folds trained side by side on a 2-core machine. The epoch count was set from the',
+              '  default is 1000 x 250 = 250 000), foreground oversampling 0.5, one CPU thread per fold (`-device cpu`),',
+              '  the three folds trained side by side on a 2-core machine. The epoch count was set from the',
               '  measured epoch time so that the poly schedule ends when the CPU time did (the trainer re-reads it',
               '  each epoch; any change is in the training log).',
               ]
