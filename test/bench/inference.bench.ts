@@ -9,6 +9,12 @@
  * Env: DELINEATE_BENCH_FEATURES (default 16,32,64,96,96), DELINEATE_BENCH_PATCH (default 24,128,128),
  * DELINEATE_BENCH_MODES (default "tta,notta"), DELINEATE_BENCH_SKIP_MEMORY=1 to skip the 100-class run.
  *
+ * ## Memory (synthetic 100-class model, patch 128³, step 1, no TTA; inference-memory.ts)
+ * onnxruntime-node copies each output into a new ArrayBuffer while ORT still holds its own, so a whole 100-class
+ * 128³ tile cost 2 × 0.84 GB. The engine now runs such networks as a body + pointwise heads of ≤ 64 MiB output
+ * (onnx-graph.ts; bit-identical). 512×512×300: 4.11 GB → 2.79 GB peak RSS (band 1.83 GB; classes × volume × 4 B
+ * would be 31.5 GB, 8.5 GB on the network grid). 256×256×150: 2.41 GB → 1.02 GB, the same label map (SHA-256).
+ *
  * ## Findings (2-core AVX-512 machine shared with three nnU-Net trainings; onnxruntime-node 1.30, torch 2.15)
  * Wall times on a shared machine mostly measure the other processes (runs of the same pass ranged 0.7–8 s), so
  * the robust comparison is CPU time (user + system of all threads): test/bench/inference-run.ts prints
