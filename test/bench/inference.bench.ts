@@ -22,11 +22,14 @@
  * - Whole segmentation of PGBM-001 T1c (PlainConvUNet 16…96, patch 24×128×128, 4 tiles), 2 threads each:
  *   no TTA 3.80 s CPU for Delineate vs 5.06 s for nnU-Net/PyTorch (0.75×); mirroring TTA (32 runs) 25.1 s vs
  *   35.4 s (0.71×). Labels differing from nnU-Net: 3 (no TTA) and 0 (TTA) of 1 996 800.
- * - One forward pass on one thread (test/bench/inference-conv.ts): ORT 685 ms CPU vs PyTorch 728 ms (0.94×) —
- *   MLAS's Conv3D path (im2col + SGEMM) is not slower than oneDNN here, even with (1,3,3) kernels. The gap seen
- *   earlier (0.68 vs 0.34 s per pass, 2 threads) was thread scheduling: ORT's intra-op threads spin-wait, and on a
- *   busy machine that took 898 ms CPU per pass with 2 threads against 680 ms with spinning off (wall 8.4 → 6.1 s
- *   in the same run). The engine now turns spinning off (session.ts); outputs are identical.
+ * - One forward pass on one thread (test/bench/inference-conv.ts): ORT 685 ms CPU vs PyTorch 728 ms (0.94×) in
+ *   one run, 789 vs 701 ms (1.13×) in another — MLAS's Conv3D path (im2col + SGEMM) is about on par with oneDNN
+ *   here, (1,3,3) kernels included. In a quieter moment, 2 threads: ORT 445 ms wall vs PyTorch 382 ms (1.16×).
+ *   The earlier 2× (0.68 vs 0.34 s) is not reproduced; what varies most is thread scheduling under load. ORT's
+ *   intra-op threads spin-wait: under heavy load 898 ms CPU per pass with 2 threads vs 680 ms with spinning off
+ *   (wall 8.4 → 6.1 s, same run); under moderate load, interleaved runs: CPU 953 → 882 ms, wall equal within
+ *   noise (1007 vs 1085 ms medians). The engine turns spinning off (session.ts); outputs are identical. Not
+ *   measured on an idle machine.
  * - Settings, same run, CPU ms per pass with 2 threads (spinning on): graph optimisation all 898, extended 945,
  *   basic 876, disabled 883; with 1 thread all 685, basic 717 — within the run-to-run noise (±5 %): 3-D convs get
  *   no NCHWc layout (ORT applies it to 2-D Conv only) and the U-Net offers few fusions. Parallel execution mode

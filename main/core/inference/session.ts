@@ -91,8 +91,9 @@ export interface SessionSettings {
  * optimisation (Conv+Add/Relu fusions, constant folding), sequential execution, memory pattern and arena on,
  * intra-op threads = cores, and no spin-waiting of the intra-op threads: a U-Net has a few dozen ops of
  * milliseconds each, so waking a sleeping thread costs nothing measurable, while spinning threads take CPU from
- * the thread doing the work whenever anything else runs (measured with test/bench/inference-conv.ts on a shared
- * 2-core machine: 2 threads 898 → 680 ms CPU and 8.4 → 6.1 s wall per forward pass; outputs identical). GPU providers keep the CPU as fallback for unsupported nodes. `model` is a file path
+ * the thread doing the work whenever anything else runs (measured on a shared 2-core machine, 2 threads, per
+ * forward pass: heavy load 898 → 680 ms CPU and 8.4 → 6.1 s wall; moderate load 953 → 882 ms CPU, wall equal
+ * within noise; outputs identical — see test/bench/inference.bench.ts). GPU providers keep the CPU as fallback for unsupported nodes. `model` is a file path
  * or the bytes of a (rewritten) model; `name` names it in errors.
  */
 export async function createSession(model: string | Uint8Array, s: SessionSettings, name: string = typeof model === 'string' ? model : 'model'): Promise<ort.InferenceSession> {
