@@ -22,6 +22,9 @@
  * - Whole segmentation of PGBM-001 T1c (PlainConvUNet 16…96, patch 24×128×128, 4 tiles), 2 threads each:
  *   no TTA 3.80 s CPU for Delineate vs 5.06 s for nnU-Net/PyTorch (0.75×); mirroring TTA (32 runs) 25.1 s vs
  *   35.4 s (0.71×). Labels differing from nnU-Net: 3 (no TTA) and 0 (TTA) of 1 996 800.
+ *   Wall time, later, at load ≈ 4.5 on the 2 cores, back to back: no TTA 5.47 s vs 5.69 s (0.96×; before the
+ *   spinning change 2.28 vs 1.51 s = 1.5× on a quieter machine); TTA 14.1 s vs 10.9 s (1.29×; before 2.0×).
+ *   Peak RSS 0.41–0.43 GB vs 1.50–1.55 GB.
  * - One forward pass on one thread (test/bench/inference-conv.ts): ORT 685 ms CPU vs PyTorch 728 ms (0.94×) in
  *   one run, 789 vs 701 ms (1.13×) in another — MLAS's Conv3D path (im2col + SGEMM) is about on par with oneDNN
  *   here, (1,3,3) kernels included. In a quieter moment, 2 threads: ORT 445 ms wall vs PyTorch 382 ms (1.16×).
