@@ -1,5 +1,5 @@
 /**
- * Helpers of the segmentation editor e2e tests (test/e2e/editor.e2e.mjs): open a series through the web host's path
+ * Helpers of the segmentation e2e tests (editor.e2e.mjs, workflow.e2e.mjs): open a series through the web host's path
  * dialog, wait for renders and statistics, read the overlay and the segment table, drag strokes. Not a test file
  * (run.mjs runs only *.e2e.mjs).
  */

@@ -6,15 +6,16 @@
  * clear banner; the segmentation is kept). The model's uncertainty overlay (entropy) is shown with its legend and
  * hidden again. A screenshot at each step (test-results/e2e/workflow-*.png).
  *
- * The bundled model (native-models/brain-tumour-t1c) is an early, partially trained export: on this study it may
- * find no enhancing tumour, so the overlay is asserted after the painted correction, and the model's own voxel
- * count is logged rather than asserted.
+ * The bundled model (native-models/brain-tumour-t1c, 2d nnU-Net) was trained on this study (folds 0 and 2; the
+ * Fast preset runs fold 0), so it must find tumour here; its exact volume is logged, not asserted (it changes with
+ * every retraining). Held-out accuracy is the model card's business, not this test's.
  */
-/* global document, requestAnimationFrame */
+/* global document */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { settle, waitLoaded, sliceNumber, uncertainPixels, labelled, segmentVolume, waitStats, wheelOn, strokeOn } from './editor-helpers.mjs';
 
 const STUDY = ['tcia-brain-tumor-progression', 'dicom', 'PGBM-003_03-29-1995'];
 const MODEL = 'brain-tumour-t1c';
@@ -76,6 +77,7 @@ export default async function workflowE2e(ctx) {
   const modelVolume = await segmentVolume(page);
   log(`after the run: "${(await page.textContent('[data-testid=model-estimate]'))?.trim()}"`);
   log(`model result: enhancing_tumour ${modelVolume} mL, axial overlay pixels ${await labelled(page, 'axial')}`);
+  assert.ok(modelVolume > 0, `the model finds enhancing tumour on a study it was trained on (${modelVolume} mL)`);
   assert.equal(await page.locator('[data-testid=segment-row]').count(), 1, 'one segment (enhancing_tumour) in the table');
   await ctx.screenshot('workflow-04-model-result');
 
@@ -200,79 +202,4 @@ export default async function workflowE2e(ctx) {
     assert.equal(await labelled(page, 'axial'), 0, 'undo removes the interpolated voxels');
   }
   assert.deepEqual(errors, [], 'no uncaught page errors');
-}
-
-// ---- helpers ----
-
-async function settle(page) {
-  await page.waitForSelector('[data-testid=view-grid][data-render-pending=false]');
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-}
-
-async function waitLoaded(page, sourcePattern) {
-  await page.waitForFunction(
-    (src) => {
-      const shown = document.querySelector('[data-testid=series-item].shown');
-      return (
-        shown !== null &&
-        new RegExp(src).test(shown.getAttribute('title') ?? '') &&
-        document.querySelector('[data-testid=progress]') === null &&
-        document.querySelector('[data-testid=view-grid]')?.getAttribute('data-loaded') === 'true'
-      );
-    },
-    sourcePattern.source,
-    { timeout: 120_000 },
-  );
-  await settle(page);
-}
-
-async function sliceNumber(page, view) {
-  return Number(await page.getAttribute(`[data-testid=view-${view}]`, 'data-slice-number'));
-}
-
-async function uncertainPixels(page, view) {
-  await settle(page);
-  return Number(await page.getAttribute(`[data-testid=labelmap-${view}]`, 'data-uncertain-pixels'));
-}
-
-async function labelled(page, view) {
-  await settle(page);
-  return Number(await page.getAttribute(`[data-testid=labelmap-${view}]`, 'data-labelled-pixels'));
-}
-
-/** Volume (mL) shown for the first segment. */
-async function segmentVolume(page) {
-  const t = (await page.textContent('[data-testid=segment-volume]')) ?? '';
-  return Number(t.trim());
-}
-
-/** Wait until the segment table shows fresh statistics (no request pending) different from `previous` (-1: any). */
-async function waitStats(page, previous) {
-  await page.waitForFunction(
-    (prev) => {
-      const cell = document.querySelector('[data-testid=segment-volume]');
-      const t = cell?.textContent?.trim() ?? '';
-      return cell?.getAttribute('data-pending') === 'false' && t !== '' && t !== '…' && Number.isFinite(Number(t)) && (prev < 0 || Number(t) !== prev);
-    },
-    previous,
-    { timeout: 60_000 },
-  );
-}
-
-async function wheelOn(page, view, deltaY) {
-  const box = await page.locator(`[data-testid=view-${view}]`).boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.wheel(0, deltaY);
-  await settle(page);
-}
-
-async function strokeOn(page, view, dx, dy) {
-  const box = await page.locator(`[data-testid=view-${view}]`).boundingBox();
-  const x = box.x + box.width / 2 - dx / 2;
-  const y = box.y + box.height / 2 - dy / 2;
-  await page.mouse.move(x, y);
-  await page.mouse.down();
-  for (let i = 1; i <= 10; i++) await page.mouse.move(x + (dx * i) / 10, y + (dy * i) / 10);
-  await page.mouse.up();
-  await settle(page);
 }
