@@ -15,8 +15,9 @@ import { DelineateError } from '../common/errors';
 import type { MeshFormat, MeshOptions, MeshSegmentsResult, MeshSpace } from '../common/mesh';
 import type { MeshBuildOptions, MeshBuildResult, MeshExportOptions, MeshExportResult } from '../common/mesh-service';
 import type { JobOptions } from '../common/progress';
-import type { Grid, Labelmap, VolumeInfo } from '../common/volume';
+import type { Labelmap, VolumeInfo } from '../common/volume';
 import { meshSegments, writeMeshFiles } from '../core/mesh/index';
+import { gridOfInfo } from './model-inputs';
 
 /** How the mesh service reaches the scanned volumes (the grid of the labels and the source recorded in the sidecar). */
 export interface MeshServiceHost {
@@ -107,9 +108,6 @@ function hashLabels(labels: Uint8Array | Uint16Array): string {
   return `${(a >>> 0).toString(16)}${(b >>> 0).toString(16)}:${bytes.length}`;
 }
 
-function gridOf(info: VolumeInfo): Grid {
-  return { size: [...info.size], spacingMm: [...info.spacingMm], originMm: [...info.originMm], direction: [...info.direction] };
-}
 
 function meshOptions(o: MeshBuildOptions): MeshOptions {
   return {
@@ -130,7 +128,7 @@ export class MeshService {
   /** The labelmap of a request on its volume's grid (USAGE error when the voxel count differs). */
   private labelmap(p: SegmentationData & { volumeId: string }): { info: VolumeInfo; labelmap: Labelmap } {
     const info = this.host.info(p.volumeId);
-    const grid = gridOf(info);
+    const grid = gridOfInfo(info);
     const n = grid.size[0] * grid.size[1] * grid.size[2];
     if (p.labels.length !== n)
       throw new DelineateError('USAGE', `params.labels has ${p.labels.length} voxels but ${info.source} has ${n} (${grid.size.join('×')})`, { subject: 'params.labels' });

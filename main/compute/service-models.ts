@@ -22,7 +22,7 @@ import type { JobOptions } from '../common/progress';
 import type { Grid, Volume, VolumeInfo } from '../common/volume';
 import { networkGeometry, networkRunsPerTile, slidingWindowPlan } from '../core/inference/plan';
 import { createSession, DEVICE_NAMES, type DeviceName, ort, resolveDevice } from '../core/inference/session';
-import { gridDifference } from '../core/metrics/grid';
+import { gridOfInfo, modelInputInfos } from './model-inputs';
 import { loadModel, type LoadedModel } from '../core/models/registry';
 
 /** How the estimator reaches the scanned volumes (by service id). */
@@ -72,9 +72,6 @@ export function validateEstimateParams(p: Record<string, unknown>): EstimatePara
   return { modelId: p.modelId, volumeIds: ids as string[], device: p.device, preset: p.preset };
 }
 
-function gridOf(info: VolumeInfo): Grid {
-  return { size: [...info.size], spacingMm: [...info.spacingMm], originMm: [...info.originMm], direction: [...info.direction] };
-}
 
 /**
  * Seconds of one network run of an ONNX fold file on a zero patch of the model's input shape, on `device`
@@ -121,17 +118,7 @@ export class ModelsEstimator {
   async estimate(p: EstimateParams, options: JobOptions): Promise<ModelEstimate> {
     const model = await loadModel(p.modelId, { verifyHashes: false });
     const m = model.manifest;
-    if (p.volumeIds.length !== m.channels.length)
-      fail('volumeIds', `Model ${m.id} takes ${m.channels.length} input series (${m.channels.map((c) => c.name).join(', ')}), got ${p.volumeIds.length}`);
-    const infos = p.volumeIds.map((id) => this.host.info(id));
-    const first = gridOf(infos[0]!);
-    infos.forEach((info, i) => {
-      const diff = gridDifference(gridOf(info), first);
-      if (diff)
-        throw new DelineateError('GEOMETRY', `Input ${i + 1} (${m.channels[i]!.name}: ${info.source}) is on another grid than input 1 (${diff}); co-register the series first`, {
-          subject: `params.volumeIds[${i}]`,
-        });
-    });
+    const infos = modelInputInfos(m, p.volumeIds, (id) => this.host.info(id));
     const tiles = await this.tiles(model, infos, options);
     const fast = p.preset === 'fast';
     const folds = fast ? [model.folds[0]!] : model.folds;
@@ -156,7 +143,7 @@ export class ModelsEstimator {
       this.plans.set(key, cached);
       return cached;
     }
-    let inputs: (Volume | Grid)[] = [gridOf(infos[0]!)];
+    let inputs: (Volume | Grid)[] = [gridOfInfo(infos[0]!)];
     if (m.cropToNonzero) {
       inputs = [];
       for (let i = 0; i < infos.length; i++) {

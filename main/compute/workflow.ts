@@ -16,13 +16,13 @@ import type { Grid, Volume, VolumeInfo } from '../common/volume';
 import { segment } from '../core/inference/engine';
 import { availableDevices, type DeviceName } from '../core/inference/session';
 import { listModels, loadModel } from '../core/models/registry';
-import { gridDifference } from '../core/metrics/grid';
 import { openSegmentation, readSourceSeries, referenceFromVolumeInfo, saveSegmentation, segmentationToLabelmap, sidecarPath } from '../core/seg/index';
 import { segmentStatistics } from '../core/stats/index';
 import { closing, fillBetweenSlices, medianSmooth } from '../core/edit/index';
 import { networkOutputChannels } from '../common/manifest';
 import { entropyMap, MAX_PROBABILITY_BYTES } from '../common/uncertainty';
 import type { AutosaveStore } from './autosave';
+import { gridOfInfo, modelInputInfos } from './model-inputs';
 
 /** Largest MODEL_CARD.md text sent to the renderer, characters. */
 export const MAX_CARD_CHARS = 64 * 1024;
@@ -33,10 +33,6 @@ export interface VolumeSource {
   info(volumeId: string): VolumeInfo;
   /** Read its voxels. */
   read(info: VolumeInfo, options: JobOptions): Promise<Volume>;
-}
-
-function gridOf(info: VolumeInfo): Grid {
-  return { size: [...info.size], spacingMm: [...info.spacingMm], originMm: [...info.originMm], direction: [...info.direction] };
 }
 
 function voxelCountOf(g: Grid): number {
@@ -121,21 +117,7 @@ export class Workflow {
   ): Promise<SegmentationData & { device: string; tiles: number; networkRuns: number; seconds: number; uncertainty?: Uint8Array; notes?: string[] }> {
     const model = await loadModel(p.modelId);
     const m = model.manifest;
-    if (p.volumeIds.length !== m.channels.length)
-      throw new DelineateError(
-        'USAGE',
-        `Model ${m.id} takes ${m.channels.length} input series (${m.channels.map((c) => c.name).join(', ')}), got ${p.volumeIds.length}`,
-        { subject: 'params.volumeIds' },
-      );
-    const infos = p.volumeIds.map((id) => this.volumes.info(id));
-    const first = gridOf(infos[0]!);
-    infos.forEach((info, i) => {
-      const diff = gridDifference(gridOf(info), first);
-      if (diff)
-        throw new DelineateError('GEOMETRY', `Input ${i + 1} (${m.channels[i]!.name}: ${info.source}) is on another grid than input 1 (${diff}); co-register the series first`, {
-          subject: `params.volumeIds[${i}]`,
-        });
-    });
+    const infos = modelInputInfos(m, p.volumeIds, (id) => this.volumes.info(id));
     const inputs: Volume[] = [];
     for (let i = 0; i < infos.length; i++) {
       options.onProgress?.({ stage: 'load', done: i, total: infos.length, detail: infos[i]!.source });
@@ -145,7 +127,7 @@ export class Workflow {
     const notes: string[] = [];
     let probabilities = false;
     if (p.uncertainty) {
-      const probBytes = networkOutputChannels(m) * voxelCountOf(first) * 4;
+      const probBytes = networkOutputChannels(m) * voxelCountOf(gridOfInfo(infos[0]!)) * 4;
       if (probBytes <= MAX_PROBABILITY_BYTES) probabilities = true;
       else
         notes.push(
@@ -203,7 +185,7 @@ export class Workflow {
   /** Save a segmentation of a scanned volume in `format` at `path`; the series' autosave is removed after it. */
   async save(p: SegmentationData & { volumeId: string; path: string; format: SegmentationFormatName }): Promise<{ paths: string[] }> {
     const info = this.volumes.info(p.volumeId);
-    const grid = gridOf(info);
+    const grid = gridOfInfo(info);
     if (p.labels.length !== voxelCountOf(grid))
       throw new DelineateError('USAGE', `params.labels has ${p.labels.length} voxels but ${info.source} has ${voxelCountOf(grid)} (${grid.size.join('×')})`, { subject: 'params.labels' });
     const seg: Segmentation = { ...grid, dataType: p.dataType, layers: [p.labels], segments: p.segments.map((s) => ({ ...s, layer: 0 })) };
@@ -226,7 +208,7 @@ export class Workflow {
     options: JobOptions,
   ): Promise<EditDelta> {
     const info = this.volumes.info(p.volumeId);
-    const grid = gridOf(info);
+    const grid = gridOfInfo(info);
     if (p.labels.length !== voxelCountOf(grid))
       throw new DelineateError('USAGE', `params.labels has ${p.labels.length} voxels but ${info.source} has ${voxelCountOf(grid)}`, { subject: 'params.labels' });
     const locked = new Set(p.locked);
