@@ -25,6 +25,10 @@
  *   Wall time, later, at load ≈ 4.5 on the 2 cores, back to back: no TTA 5.47 s vs 5.69 s (0.96×; before the
  *   spinning change 2.28 vs 1.51 s = 1.5× on a quieter machine); TTA 14.1 s vs 10.9 s (1.29×; before 2.0×).
  *   Peak RSS 0.41–0.43 GB vs 1.50–1.55 GB.
+ * - Idle machine (session 2, 07:00 UTC, nothing else running), `npm run bench -- inference`, 5 runs: TTA 13.8–14.8 s
+ *   vs 10.3–11.4 s (1.24–1.35×), no TTA 2.31–2.59 s vs 1.56–1.80 s (1.39–1.54×); per network run 0.42 s vs 0.31 s.
+ *   Spinning on/off alternated: no difference idle (1.30/1.35 vs 1.24/1.34 with TTA). So on a quiet machine the
+ *   gap is in the network runs (MLAS Conv3D vs oneDNN on this net), not the pipeline; not closed yet.
  * - One forward pass on one thread (test/bench/inference-conv.ts): ORT 685 ms CPU vs PyTorch 728 ms (0.94×) in
  *   one run, 789 vs 701 ms (1.13×) in another — MLAS's Conv3D path (im2col + SGEMM) is about on par with oneDNN
  *   here, (1,3,3) kernels included. In a quieter moment, 2 threads: ORT 445 ms wall vs PyTorch 382 ms (1.16×).
