@@ -28,7 +28,11 @@
  * - Idle machine (session 2, 07:00 UTC, nothing else running), `npm run bench -- inference`, 5 runs: TTA 13.8–14.8 s
  *   vs 10.3–11.4 s (1.24–1.35×), no TTA 2.31–2.59 s vs 1.56–1.80 s (1.39–1.54×); per network run 0.42 s vs 0.31 s.
  *   Spinning on/off alternated: no difference idle (1.30/1.35 vs 1.24/1.34 with TTA). So on a quiet machine the
- *   gap is in the network runs (MLAS Conv3D vs oneDNN on this net), not the pipeline; not closed yet.
+ *   gap is in the network runs, not the pipeline; not closed yet. Isolated the same minute (PlainConvUNet 16…96,
+ *   24×128×128, 2 threads, 8 passes, 2 alternating runs each): onnxruntime-node 1.30 3.23–3.30 s, Python
+ *   onnxruntime 1.30 3.14–3.26 s (so the Node binding costs nothing), Python onnxruntime 1.32 2.77–2.80 s, PyTorch
+ *   2.81 s. ORT 1.32's CPU kernels are level with PyTorch; onnxruntime-node stops at 1.30 on npm today, so upgrading
+ *   it when 1.32 ships is the first step. The rest (~2 s of 13.4 s with TTA) is our JS flips and accumulation.
  * - One forward pass on one thread (test/bench/inference-conv.ts): ORT 685 ms CPU vs PyTorch 728 ms (0.94×) in
  *   one run, 789 vs 701 ms (1.13×) in another — MLAS's Conv3D path (im2col + SGEMM) is about on par with oneDNN
  *   here, (1,3,3) kernels included. In a quieter moment, 2 threads: ORT 445 ms wall vs PyTorch 382 ms (1.16×).
