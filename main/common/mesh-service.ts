@@ -5,7 +5,7 @@
  * The labelmap travels with each request (the renderer owns the labels, as for 'stats.compute'); the compute side
  * meshes it with main/core/mesh on the grid of the scanned volume `volumeId`.
  */
-import type { MeshFormat, MeshMetrics, MeshParameters, MeshSpace, SkippedSegment, VoxelFigures } from './mesh';
+import type { MeshFormat, MeshParameters, MeshSpace, SegmentMesh, SkippedSegment } from './mesh';
 
 /** How the segments become meshes (main/core/mesh `meshSegments` options; its defaults where omitted). */
 export interface MeshBuildOptions {
@@ -21,26 +21,15 @@ export interface MeshBuildOptions {
   preserveVolume?: boolean;
 }
 
-/** One segment's surface as built: arrays in the requested space (mm), triangles counter-clockwise from outside. */
-export interface SegmentSurface {
-  value: number;
-  name: string;
-  /** sRGB 0–255. */
-  color: [number, number, number];
-  /** xyz triples, mm, in {@link MeshBuildResult.parameters}.space. */
-  positions: Float32Array;
-  /** Unit outward vertex normals, xyz triples. */
-  normals: Float32Array;
-  /** Vertex indices, three per triangle. */
-  indices: Uint32Array;
-  metrics: MeshMetrics;
-  /** The segment in the labelmap itself (voxel count and volume) for comparison with the mesh. */
-  voxels: VoxelFigures;
-  /** (mesh volume − voxel volume) / voxel volume. */
-  volumeRelativeDifference: number;
-  trianglesBeforeDecimation: number;
-  warnings: string[];
-}
+/**
+ * One segment's surface as built: the wire form of main/common/mesh's {@link SegmentMesh} (arrays in
+ * {@link MeshBuildResult.parameters}.space, mm; triangles counter-clockwise from outside), with the segment's value,
+ * name and sRGB 0–255 colour instead of the whole segment record.
+ */
+export type SegmentSurface = { value: number; name: string; color: [number, number, number] } & Pick<
+  SegmentMesh,
+  'positions' | 'normals' | 'indices' | 'metrics' | 'voxels' | 'volumeRelativeDifference' | 'trianglesBeforeDecimation' | 'warnings'
+>;
 
 /** What 'mesh.build' returns. */
 export interface MeshBuildResult {
@@ -68,7 +57,7 @@ export interface MeshExportResult {
   /** Absolute paths: mesh file(s) then the sidecar `<stem>.mesh.json`. */
   files: string[];
   sidecarPath: string;
-  segments: { value: number; name: string; file: string; metrics: MeshMetrics; voxels: VoxelFigures; volumeRelativeDifference: number; warnings: string[] }[];
+  segments: ({ value: number; name: string; file: string } & Pick<SegmentMesh, 'metrics' | 'voxels' | 'volumeRelativeDifference' | 'warnings'>)[];
   skipped: SkippedSegment[];
   coordinateSystem: MeshSpace;
   /** True when the meshes written are the very ones of a recent 'mesh.build' with the same labels and options. */
