@@ -10,21 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import { readImageFile } from '../../../main/core/io';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+import { captureIo as capture } from '../../helpers/cli';
 
 const ONNX = 'meshnet-onnx-gwm/model.onnx';
 const T1 = 'meshnet-onnx-gwm/t1_crop.nii.gz';

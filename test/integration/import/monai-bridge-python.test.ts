@@ -14,18 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import type { ModelManifest } from '../../../main/common/manifest';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
+import { captureIo as capture } from '../../helpers/cli';
 
 const PY = process.env.DELINEATE_TEST_MONAI_PYTHON;
 const MAKER = join(PROJECT_ROOT, 'native-models/bridge/monai_make_test_bundle.py');
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), isTTY: false, signal: new AbortController().signal };
-  return io;
-}
 
 describe.skipIf(!PY)('import-model monai-bundle with Python (opt-in: DELINEATE_TEST_MONAI_PYTHON)', () => {
   let root: string;

@@ -16,19 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import { type ModelManifest, validateManifest } from '../../../main/common/manifest';
 import { readImageFile } from '../../../main/core/io';
 import { checkOnnxOrThrow, inspectOnnx } from '../../../main/core/models/import/common';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
+import { captureIo as capture } from '../../helpers/cli';
 
 const FIX = join(PROJECT_ROOT, 'test/fixtures/import/monai');
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), isTTY: false, signal: new AbortController().signal };
-  return io;
-}
 
 describe('import-model monai-bundle: exported tiny bundle', () => {
   let root: string;

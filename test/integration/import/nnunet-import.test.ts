@@ -16,18 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import { type ModelManifest, validateManifest } from '../../../main/common/manifest';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
+import { captureIo as capture } from '../../helpers/cli';
 
 const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/import/nnunet/manifest.json');
 const RESULTS = process.env.DELINEATE_TEST_NNUNET_RESULTS;
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), isTTY: false, signal: new AbortController().signal };
-  return io;
-}
 
 /** The manifest without what changes with every export or checkpoint (hashes, export time, parity figures). */
 function stable(m: ModelManifest): unknown {

@@ -7,21 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import { dataPath, hasData } from '../../helpers/data';
 import { loadReference, refNumber } from '../../unit/metrics/reference';
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (t: string) => void (io.out += t),
-    stderr: (t: string) => void (io.err += t),
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+import { captureIo as capture } from '../../helpers/cli';
 
 const SEG = 'totalseg-example/example_seg.nii.gz';
 const FAST = 'totalseg-example/example_seg_fast.nii.gz';

@@ -9,15 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import { DelineateError } from '../../../main/common/errors';
 import { checkMonaiBundle, checkNnunetFolder } from '../../../main/core/models/import/bridge';
 import { checkPythonModules } from '../../../main/core/models/import/python';
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), isTTY: false, signal: new AbortController().signal };
-  return io;
-}
+import { captureIo as capture } from '../../helpers/cli';
 
 let root: string;
 beforeEach(() => {

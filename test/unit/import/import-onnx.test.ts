@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../main/cli/index';
-import type { CliIo } from '../../../main/cli/io';
 import { DelineateError } from '../../../main/common/errors';
 import { type ModelManifest, validateManifest } from '../../../main/common/manifest';
 import { readOnnxHeader } from '../../../main/core/models/import/common';
 import { importOnnx } from '../../../main/core/models/import/onnx';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
+import { captureIo as capture } from '../../helpers/cli';
 
 const TINY = join(PROJECT_ROOT, 'test/fixtures/import/tiny');
 const DYN = join(TINY, 'tiny_dynamic.onnx');
@@ -49,11 +49,6 @@ function baseManifest(): Omit<ModelManifest, 'folds'> & { folds?: unknown } {
     onnx: { inputName: 'input', outputName: 'logits', opset: 17 },
     provenance: { source: 'test' },
   };
-}
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), isTTY: false, signal: new AbortController().signal };
-  return io;
 }
 
 let root: string;
