@@ -1,6 +1,6 @@
 /**
  * Delineate side of inference.bench.ts, run as its own process so that its peak RSS is its own:
- * `tsx test/bench/inference-run.ts <modelDir> <input>... [--no-tta] [--accumulation float16|float32] [--threads n]`.
+ * `tsx test/bench/inference-run.ts <modelDir> <input>... [--no-tta] [--accumulation float16|float32] [--threads n] [--workers n]`.
  * Reads the inputs, segments, prints one JSON line with stage timings (wall), CPU seconds of this process (all
  * threads, user + system) for reading and for segmenting, peak RSS (VmHWM) and the label map's
  * agreement with `<modelDir>/torch_labels.npy` when present (nnU-Net's labels, C-order [k, j, i] uint8).
@@ -12,7 +12,7 @@ import { loadModel } from '../../main/core/models/registry';
 
 const args = process.argv.slice(2);
 const flag = (n: string): string | undefined => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : undefined);
-const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--accumulation', '--threads'].includes(args[i - 1]!)));
+const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--accumulation', '--threads', '--workers'].includes(args[i - 1]!)));
 const [modelDir, ...inputs] = positional as [string, ...string[]];
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
@@ -27,7 +27,8 @@ const cpuRead = process.cpuUsage();
 const readCpu = cpuSeconds(cpu0);
 const acc = flag('accumulation') as 'float16' | 'float32' | undefined;
 const threads = flag('threads');
-const res = await segment(model, vols, { device: 'cpu', tta: !args.includes('--no-tta'), ...(acc ? { accumulation: acc } : {}), ...(threads ? { threads: Number(threads) } : {}) });
+const workers = flag('workers');
+const res = await segment(model, vols, { device: 'cpu', tta: !args.includes('--no-tta'), ...(acc ? { accumulation: acc } : {}), ...(threads ? { threads: Number(threads) } : {}), ...(workers ? { networkWorkers: Number(workers) } : {}) });
 const total = (performance.now() - t0) / 1000;
 const segmentCpu = cpuSeconds(cpuRead);
 const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -47,6 +48,7 @@ console.log(
     cpuSeconds: { read: readCpu, segment: segmentCpu },
     peakRssBytes: m ? Number(m[1]) * 1024 : 0,
     tiles: res.stats.tiles,
+    networkWorkers: res.stats.networkWorkers,
     networkRuns: res.stats.networkRuns,
     accumulation: res.stats.accumulation,
     voxels: res.labels.data.length,

@@ -29,7 +29,7 @@
  * in float32 (more precise; differs from nnU-Net only near ties). The network itself runs in float32 in both.
  */
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CancelledSignal, DelineateError, throwIfCancelled } from '../../common/errors';
@@ -39,11 +39,13 @@ import type { Labelmap, Segment, Volume } from '../../common/volume';
 import type { LoadedModel } from '../models/registry';
 import { RowExporter, RowLabeller, softmaxRow } from './export';
 import { halfBitsFromFloat32, HALF_TO_FLOAT } from './half';
-import { splitPointwiseHead } from './onnx-graph';
+import { rewriteStridedConvTranspose, splitPointwiseHead } from './onnx-graph';
 import { keepLargestComponent } from './postprocess';
 import { cropTensor, preprocess, type PreprocessRecord, toTensor, type Vec3n } from './preprocess';
 import { axisOrders, resizeChannel, separateZAxis } from './resample';
 import { createSession, type DeviceName, ort, resolveDevice } from './session';
+import { NetworkPool, poolShape, type SessionMeta } from './network-pool';
+import { flipInto, mirrorCombinations } from './tta';
 import { blendingWeights, computeTileSteps, padToPatch } from './tiling';
 
 export interface SegmentOptions extends JobOptions {
@@ -56,8 +58,14 @@ export interface SegmentOptions extends JobOptions {
   tileStepSize?: number;
   /** Accumulation precision (default: 'float16' for nnU-Net models — bitwise nnU-Net behaviour — else 'float32'). */
   accumulation?: 'float16' | 'float32';
-  /** CPU intra-op threads (default: all cores). */
+  /** CPU threads in all (default: all cores). */
   threads?: number;
+  /**
+   * CPU network workers (see ./network-pool.ts): each runs its own sessions on `threads / workers` intra-op
+   * threads, on different tiles and mirror variants at once. Default: one per thread up to 4, bounded by memory;
+   * 1 runs the network in this thread (also what GPU providers and split many-class networks always do).
+   */
+  networkWorkers?: number;
   /** Also return per-class probabilities on the input grid (holds classes × volume float32). */
   probabilities?: boolean;
   /** Label map of the previous cascade stage, on the grid of the inputs (required when the manifest has `cascade`). */
@@ -82,6 +90,9 @@ export interface SegmentOptions extends JobOptions {
 
 export interface SegmentStats {
   device: string;
+  /** CPU network worker threads used (1: in-process) and intra-op threads of each. */
+  networkWorkers: number;
+  threadsPerWorker: number;
   tiles: number;
   networkRuns: number;
   networkShape: Vec3n;
@@ -116,6 +127,13 @@ const collectGarbage: (() => void) | null = (() => {
   }
 })();
 
+/**
+ * Memory budgeted per CPU network worker, in bytes per patch voxel: its sessions' weights and arena of
+ * activations. Measured on the bench's PlainConvUNet 16…96 (24×128×128 patch): two workers add 365 MB of peak
+ * RSS to the in-process run (0.47 → 0.83 GB), ≈ 460 bytes per patch voxel per worker; doubled for wider networks.
+ */
+const NETWORK_WORKER_BYTES_PER_VOXEL = 1024;
+
 /** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */
 const HEAD_OUTPUT_BYTES = 64 * 2 ** 20;
 
@@ -128,43 +146,7 @@ interface FoldRunner {
   heads?: { session: ort.InferenceSession; firstClass: number; count: number }[];
 }
 
-/** itertools-ordered non-empty combinations of `axes` (nnU-Net's mirror order). */
-export function mirrorCombinations(axes: readonly number[]): number[][] {
-  const out: number[][] = [];
-  const rec = (start: number, k: number, cur: number[]): void => {
-    if (cur.length === k) return void out.push([...cur]);
-    for (let i = start; i < axes.length; i++) rec(i + 1, k, [...cur, axes[i]!]);
-  };
-  for (let k = 1; k <= axes.length; k++) rec(0, k, []);
-  return out;
-}
-
-/** Flip a C-order [C, d0, d1, d2] array along the given spatial axes (0..2) into `dst` (or add into it). */
-export function flipInto(src: Float32Array, dims: readonly [number, number, number, number], axes: readonly number[], dst: Float32Array, add: boolean): void {
-  const [C, d0, d1, d2] = dims;
-  const f0 = axes.includes(0);
-  const f1 = axes.includes(1);
-  const f2 = axes.includes(2);
-  let i = 0;
-  for (let c = 0; c < C; c++)
-    for (let a = 0; a < d0; a++) {
-      const sa = f0 ? d0 - 1 - a : a;
-      for (let b = 0; b < d1; b++) {
-        const sb = f1 ? d1 - 1 - b : b;
-        const base = ((c * d0 + sa) * d1 + sb) * d2;
-        if (f2) {
-          if (add) for (let x = d2 - 1; x >= 0; x--, i++) dst[i]! += src[base + x]!;
-          else for (let x = d2 - 1; x >= 0; x--, i++) dst[i] = src[base + x]!;
-        } else if (add) for (let x = 0; x < d2; x++, i++) dst[i]! += src[base + x]!;
-        else {
-          dst.set(src.subarray(base, base + d2), i);
-          i += d2;
-        }
-      }
-    }
-}
-
-function checkSessionAgainstManifest(s: ort.InferenceSession, m: ModelManifest, file: string, inDims: number[], outChannels: number): void {
+function checkSessionAgainstManifest(s: SessionMeta, m: ModelManifest, file: string, inDims: number[], outChannels: number): void {
   const subject = file;
   if (!s.inputNames.includes(m.onnx.inputName))
     throw new DelineateError('MODEL', `${file}: the ONNX has inputs [${s.inputNames.join(', ')}], but manifest.json onnx.inputName is '${m.onnx.inputName}' (model ${m.id})`, { subject });
@@ -284,14 +266,62 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const sessionSettings = { device, memArena: !bigTiles, ...(opts.threads ? { threads: opts.threads } : {}) };
   const spatialDims = inDims.slice(2);
   const maxHeadClasses = opts.headClasses ?? (device === 'cpu' && bigTiles ? Math.max(2, Math.floor(HEAD_OUTPUT_BYTES / (tileVox * 4))) : 0);
+  const threads = opts.threads ?? availableParallelism();
+  const runsTotal = nTiles * useFolds.length * (combos.length + 1);
+  // CPU worker pool (./network-pool.ts) for whole networks of ordinary size; GPU providers, split many-class
+  // networks and huge tiles stay in this thread. Memory: each worker holds its own sessions and activations,
+  // budgeted at NETWORK_WORKER_BYTES_PER_VOXEL per patch voxel against a quarter of the machine's memory.
+  const poolable = device === 'cpu' && maxHeadClasses === 0 && !bigTiles;
+  const shape = poolable ? poolShape(threads, runsTotal, totalmem() / 4 / (tileVox * NETWORK_WORKER_BYTES_PER_VOXEL)) : { workers: 1, threadsPerWorker: threads };
+  if (poolable && opts.networkWorkers !== undefined) {
+    shape.workers = Math.max(1, Math.min(opts.networkWorkers, runsTotal));
+    shape.threadsPerWorker = Math.max(1, Math.floor(threads / shape.workers));
+  }
+  // On the CPU, kernel = stride ConvTransposes run as pointwise Conv + DepthToSpace (bit-identical, ~8 % faster per
+  // pass; see onnx-graph.ts). A file that cannot be read here is left to the session's own error below.
+  const foldModels: { path: string; bytes?: Uint8Array }[] = [];
+  for (const f of useFolds) {
+    let bytes: Uint8Array | undefined;
+    if (device === 'cpu') {
+      try {
+        bytes = rewriteStridedConvTranspose(new Uint8Array(await readFile(f.path)))?.model;
+      } catch {
+        bytes = undefined;
+      }
+    }
+    foldModels.push({ path: f.path, ...(bytes ? { bytes } : {}) });
+  }
+  let pool: NetworkPool | undefined;
+  if (shape.workers >= 2) {
+    try {
+      pool = await NetworkPool.start(
+        { folds: foldModels, threadsPerWorker: shape.threadsPerWorker, inputName: m.onnx.inputName, outputName: m.onnx.outputName, inDims, outChannels: A },
+        shape.workers,
+        m.id,
+      );
+    } catch (e) {
+      // The in-process path below gives the exact error of a model that cannot load (or runs where workers cannot).
+      log(`network workers unavailable (${(e as Error).message}); running the network in this thread`);
+    }
+    if (pool) {
+      try {
+        pool.meta.forEach((meta, i) => checkSessionAgainstManifest(meta, m, useFolds[i]!.path, inDims, A));
+      } catch (e) {
+        await pool.close();
+        throw e;
+      }
+      log(`CPU: ${pool.size} network workers × ${shape.threadsPerWorker} thread${shape.threadsPerWorker > 1 ? 's' : ''}`);
+    }
+  }
   const runners: FoldRunner[] = [];
   const sessions: ort.InferenceSession[] = [];
+  if (!pool)
   try {
-    for (const f of useFolds) {
-      const s = await createSession(f.path, sessionSettings);
+    for (const f of foldModels) {
+      const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
       sessions.push(s);
       checkSessionAgainstManifest(s, m, f.path, inDims, A);
-      const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
+      const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
       if (!split || split.heads.length < 2) {
         runners.push({ whole: s });
         continue;
@@ -312,7 +342,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
     for (const s of sessions) await s.release();
     throw e;
   }
-  const F = runners.length;
+  const F = pool ? useFolds.length : runners.length;
   const headsPerFold = runners[0]?.heads?.length ?? 1;
   if (headsPerFold > 1) log(`${A} classes: each fold runs as a body and ${headsPerFold} pointwise heads (no ${A}-class tile output held twice)`);
 
@@ -525,29 +555,72 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   let runs = 0;
   const tInf0 = performance.now();
   opts.onProgress?.({ stage: 'inference', done: 0, total: nTiles });
+  /** Copy the tile at (s0, s1, s2) of the padded grid into `into` (zero outside the image = nnU-Net's constant padding). */
+  const extractTile = (s0: number, s1: number, s2: number, into: Float32Array): void => {
+    into.fill(0);
+    for (let c = 0; c < Cin; c++)
+      for (let a = 0; a < p0; a++) {
+        const ia = s0 + a - before[0];
+        if (ia < 0 || ia >= N[0]) continue;
+        for (let b = 0; b < p1; b++) {
+          const ib = s1 + b - before[1];
+          if (ib < 0 || ib >= N[1]) continue;
+          const lo = Math.max(0, before[2] - s2);
+          const hi = Math.min(p2, N[2] + before[2] - s2);
+          if (hi <= lo) continue;
+          const src = c * nIn + (ia * N[1] + ib) * N[2] + (s2 + lo - before[2]);
+          into.set(data.subarray(src, src + (hi - lo)), ((c * p0 + a) * p1 + b) * p2 + lo);
+        }
+      }
+  };
+  // Pool mode: tiles are handed to the workers ahead of the one being blended (tile extraction reads the
+  // preprocessed input, never the band), enough to keep every worker busy; results are taken in tile, fold and
+  // mirror order, so the sums are the in-process path's, value for value.
+  const tileOrder: Vec3n[] = [];
+  for (const s0 of steps[0]!) for (const s1 of steps[1]!) for (const s2 of steps[2]!) tileOrder.push([s0, s1, s2]);
+  const variants: number[][] = [[], ...combos];
+  const pendingRuns: (Promise<Float32Array>[][] | undefined)[] = [];
+  let submitted = 0;
+  const tilesAhead = pool ? Math.ceil((2 * pool.size) / (F * variants.length)) : 0;
+  const submitThrough = (last: number): void => {
+    for (; pool && submitted <= Math.min(last, tileOrder.length - 1); submitted++) {
+      const [s0, s1, s2] = tileOrder[submitted]!;
+      const xi = new Float32Array(Cin * tileVox);
+      extractTile(s0, s1, s2, xi);
+      pendingRuns[submitted] = Array.from({ length: F }, (_, f) =>
+        variants.map((axes) => {
+          const p = pool!.run(f, xi, axes);
+          // Awaited in order below; a failure of a later run must not surface as an unhandled rejection first.
+          p.catch(() => {});
+          return p;
+        }),
+      );
+    }
+  };
+  let tileIndex = 0;
   try {
     for (let k0 = 0; k0 < steps[0]!.length; k0++) {
       const s0 = steps[0]![k0]!;
       for (const s1 of steps[1]!)
         for (const s2 of steps[2]!) {
           if (opts.signal?.aborted) throw new CancelledSignal();
-          // Extract the tile (zero outside the image = nnU-Net's constant padding).
-          x.fill(0);
-          for (let c = 0; c < Cin; c++)
-            for (let a = 0; a < p0; a++) {
-              const ia = s0 + a - before[0];
-              if (ia < 0 || ia >= N[0]) continue;
-              for (let b = 0; b < p1; b++) {
-                const ib = s1 + b - before[1];
-                if (ib < 0 || ib >= N[1]) continue;
-                const lo = Math.max(0, before[2] - s2);
-                const hi = Math.min(p2, N[2] + before[2] - s2);
-                if (hi <= lo) continue;
-                const src = c * nIn + (ia * N[1] + ib) * N[2] + (s2 + lo - before[2]);
-                x.set(data.subarray(src, src + (hi - lo)), ((c * p0 + a) * p1 + b) * p2 + lo);
+          const ti = tileIndex++;
+          if (pool) {
+            submitThrough(ti + tilesAhead);
+            const tileRuns = pendingRuns[ti]!;
+            pendingRuns[ti] = undefined;
+            for (let f = 0; f < F; f++) {
+              const pred = await tileRuns[f]![0]!;
+              for (let j = 1; j < variants.length; j++) {
+                const o = await tileRuns[f]![j]!;
+                for (let i = 0; i < pred.length; i++) pred[i]! += o[i]!;
               }
+              runs += variants.length;
+              if (combos.length) divide(pred, variants.length);
+              accumulate(pred, 0, A, f, s0, s1, s2);
             }
-          for (let f = 0; f < F; f++) {
+          } else extractTile(s0, s1, s2, x);
+          for (let f = 0; f < (pool ? 0 : F); f++) {
             const r = runners[f]!;
             if (!r.whole) {
               await runSplit(r, f, s0, s1, s2);
@@ -587,6 +660,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
     }
   } finally {
     for (const s of sessions) await s.release();
+    await pool?.close();
   }
   const tInf = performance.now();
 
@@ -603,6 +677,8 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   for (const pp of m.postprocessing) keepLargestComponent(labels, pp.labels === 'foreground' ? 'foreground' : pp.labels);
   const stats: SegmentStats = {
     device,
+    networkWorkers: pool?.size ?? 1,
+    threadsPerWorker: pool ? shape.threadsPerWorker : threads,
     tiles: nTiles,
     networkRuns: runs,
     networkShape: N,

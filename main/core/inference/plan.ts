@@ -11,7 +11,7 @@
  */
 import type { ModelManifest } from '../../common/manifest';
 import type { Grid, Volume } from '../../common/volume';
-import { mirrorCombinations } from './engine';
+import { mirrorCombinations } from './tta';
 import { networkSpacing, type PreprocessRecord, type Vec3n } from './preprocess';
 import { computeNewShape } from './resample';
 import { computeTileSteps, padToPatch } from './tiling';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RowExporter } from '../../../main/core/inference/export';
 import { keepLargestComponent } from '../../../main/core/inference/postprocess';
 import { axisOrders, resizeChannel, separateZAxis } from '../../../main/core/inference/resample';
-import { mirrorCombinations } from '../../../main/core/inference/engine';
+import { mirrorCombinations } from '../../../main/core/inference/tta';
 import type { Labelmap } from '../../../main/common/volume';
 
 function rng(seed: number): () => number {

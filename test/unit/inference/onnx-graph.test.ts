@@ -3,11 +3,12 @@
  * network exports (test/fixtures/engine, written by test/reference/make_multiclass_fixtures.py and
  * make_nnunet_golden.py): decoding and re-encoding gives the same bytes; the body's features through every head
  * equal the whole network's output bit for bit (ONNX Runtime, CPU); models that do not end in a pointwise Conv
- * are left alone.
+ * are left alone; kernel = stride ConvTransposes rewritten as pointwise Conv + DepthToSpace give the same outputs
+ * bit for bit on every 3-D fixture network ((1,2,2) and (2,2,2) kernels); 2-D networks are left alone.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { pbDecode, pbEncode, splitPointwiseHead } from '../../../main/core/inference/onnx-graph';
+import { pbDecode, pbEncode, rewriteStridedConvTranspose, splitPointwiseHead } from '../../../main/core/inference/onnx-graph';
 import { ort } from '../../../main/core/inference/session';
 import { PROJECT_ROOT } from '../../helpers/data';
 
@@ -98,5 +99,53 @@ describe('splitPointwiseHead', () => {
     expect(splitPointwiseHead(bytes, 'no-such-output', 4, [16, 32, 32])).toBeNull();
     // A 3-class model cannot be split without a single-class head: left whole.
     expect(splitPointwiseHead(fixture('tcia-mr-2ch'), 'output', 2, [16, 64, 64])!.heads).toHaveLength(1);
+  });
+});
+
+describe('rewriteStridedConvTranspose', () => {
+  const opCounts = (bytes: Uint8Array): Map<string, number> => {
+    const td = new TextDecoder();
+    const graph = pbDecode(pbDecode(bytes).find((f) => f.no === 7)!.v as Uint8Array);
+    const counts = new Map<string, number>();
+    for (const f of graph.filter((x) => x.no === 1)) {
+      const op = td.decode(pbDecode(f.v as Uint8Array).find((x) => x.no === 4)!.v as Uint8Array);
+      counts.set(op, (counts.get(op) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const CASES: [string, number][] = [
+    ['test/fixtures/engine/multiclass-unet/fold_0.onnx', 2],
+    ['test/fixtures/engine/tcia-mr-2ch/fold_1.onnx', 3],
+    ['test/fixtures/engine/totalseg-ct/fold_0.onnx', 2],
+  ];
+  for (const [file, expected] of CASES)
+    it(`${file}: ${expected} ConvTranspose → pointwise Conv + DepthToSpace, same outputs bit for bit`, async () => {
+      const bytes = new Uint8Array(readFileSync(`${PROJECT_ROOT}/${file}`));
+      const r = rewriteStridedConvTranspose(bytes)!;
+      expect(r.rewritten).toBe(expected);
+      expect(opCounts(r.model).get('ConvTranspose') ?? 0).toBe(0);
+      expect(opCounts(r.model).get('DepthToSpace')).toBeGreaterThanOrEqual(expected);
+      const a = await ort.InferenceSession.create(bytes, OPTS);
+      const b = await ort.InferenceSession.create(r.model, OPTS);
+      const meta = a.inputMetadata[0]!;
+      const dims = (meta.isTensor ? meta.shape : []).map(Number);
+      const x = noise(dims.reduce((p, q) => p * q, 1), 11);
+      const feeds = { [a.inputNames[0]!]: new ort.Tensor('float32', x, dims) };
+      const ya = (await a.run(feeds))[a.outputNames[0]!]!.data as Float32Array;
+      const yb = (await b.run(feeds))[b.outputNames[0]!]!.data as Float32Array;
+      expect(yb.length).toBe(ya.length);
+      let differing = 0;
+      for (let i = 0; i < ya.length; i++) if (ya[i] !== yb[i]) differing++;
+      expect(differing).toBe(0);
+      await a.release();
+      await b.release();
+    });
+
+  it('leaves 2-D networks and models without a kernel = stride ConvTranspose alone', () => {
+    // 2-D: a 2-D pointwise Conv would take ONNX Runtime's NCHWc kernels and change the last bit (bundled model).
+    for (const f of ['test/fixtures/engine/multiclass-2d/fold_0.onnx', 'test/fixtures/engine/tcia-mr-2d/fold_0.onnx', 'native-models/brain-tumour-t1c/fold_0.onnx'])
+      expect(rewriteStridedConvTranspose(new Uint8Array(readFileSync(`${PROJECT_ROOT}/${f}`))), f).toBeNull();
+    expect(rewriteStridedConvTranspose(fixture('multiclass-pointwise'))).toBeNull();
+    expect(rewriteStridedConvTranspose(new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/synthetic-100/fold_0.onnx`)))).toBeNull();
   });
 });

@@ -1,0 +1,222 @@
+/**
+ * The engine's CPU network pool: W worker threads (./tile-worker.ts), each with its own ONNX Runtime session per
+ * fold at `threadsPerWorker` intra-op threads, taking tile runs from one FIFO queue.
+ *
+ * Why: ONNX Runtime's CPU kernels for ConvTranspose and InstanceNormalization run on one thread whatever the
+ * intra-op thread count (measured on nnU-Net's PlainConvUNet, 24×128×128 patch: ConvTranspose 75 ms and
+ * InstanceNormalization 48 ms per pass with 2 threads and with 1), so one session with 2 threads spends ~30 % of
+ * each pass on one core. Two sessions with 1 thread each, working on different tiles or mirror variants, keep
+ * both cores busy: 8 passes 3.0–3.2 s → 2.6 s including session start (see test/bench/inference.bench.ts).
+ * ONNX Runtime's outputs do not depend on the thread count (checked bit for bit for 1, 2 and 3 threads), and the
+ * engine adds the results in the same order as its in-process path, so the label maps are identical.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DelineateError } from '../../common/errors';
+import type { ort } from './session';
+import { tsWorkerBootstrap } from '../worker-bootstrap';
+
+/** workerData of a tile worker. */
+export interface TileWorkerInit {
+  /** Per fold (index = fold position in the engine's list): the ONNX file, and the (rewritten) model bytes to load instead when given. */
+  folds: { path: string; bytes?: Uint8Array }[];
+  threadsPerWorker: number;
+  inputName: string;
+  outputName: string;
+  /** Network input shape [1, Cin, ...patch] (2-D models: [1, Cin, p1, p2]). */
+  inDims: number[];
+  /** Output channels A: the output is [1, A, ...patch]. */
+  outChannels: number;
+}
+
+/** What a fold session reports about itself (checked against the manifest by the engine). */
+export type SessionMeta = Pick<ort.InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
+
+export type TileWorkerIn = { type: 'run'; id: number; fold: number; input: Float32Array; axes: number[] } | { type: 'close' };
+export type TileWorkerOut =
+  | { type: 'ready'; meta: SessionMeta[] }
+  | { type: 'failed'; message: string }
+  | { type: 'result'; id: number; output: Float32Array }
+  | { type: 'error'; id: number; message: string; kind: 'run' | 'shape' };
+
+/** Run in a worker whose start-up failed (module loading): tell the pool. */
+const STARTUP_FAILED = "require('node:worker_threads').parentPort.postMessage({ type: 'failed', message: String(e && e.message || e) });";
+
+/**
+ * The worker script: the bundled `tile-worker.js` (electron-vite builds it next to the compute entry, or one folder
+ * up from a shared chunk), else the TypeScript source started through tsx (CLI, tests, web host).
+ */
+function workerScript(): { script: string | URL; evalSource: boolean } {
+  const base = import.meta.url;
+  const name = 'tile-worker';
+  for (const rel of [`./${name}.js`, `../${name}.js`]) {
+    const u = new URL(rel, base);
+    if (u.protocol === 'file:' && existsSync(fileURLToPath(u))) return { script: u, evalSource: false };
+  }
+  const ts = new URL(`./${name}.ts`, base);
+  return { script: tsWorkerBootstrap(ts, STARTUP_FAILED), evalSource: true };
+}
+
+interface Task {
+  id: number;
+  fold: number;
+  input: Float32Array;
+  axes: number[];
+  resolve: (out: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  task?: Task;
+}
+
+/**
+ * How many workers and threads each for `tasks` network runs on `threads` cores: one worker per core up to 4
+ * (beyond that, fewer workers with more threads each — only measured on 2 cores), never more workers than runs
+ * or than `maxWorkersByMemory`; fewer than 2 workers means "run in-process".
+ */
+export function poolShape(threads: number, tasks: number, maxWorkersByMemory: number): { workers: number; threadsPerWorker: number } {
+  const workers = Math.max(1, Math.min(threads, tasks, 4, Math.floor(maxWorkersByMemory)));
+  return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
+}
+
+export class NetworkPool {
+  private readonly queue: Task[] = [];
+  private nextId = 0;
+  private closed = false;
+  private failure: DelineateError | undefined;
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    /** Metadata of each fold session (from the first worker). */
+    readonly meta: SessionMeta[],
+    private readonly modelId: string,
+    private readonly tileText: string,
+  ) {
+    for (const w of workers) this.listen(w);
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Start `workers` threads and their sessions; resolves once every worker is ready. Rejects with a MODEL error
+   * (and stops every worker) when a session cannot be created.
+   */
+  static async start(init: TileWorkerInit, workers: number, modelId: string): Promise<NetworkPool> {
+    const { script, evalSource } = workerScript();
+    const started: Worker[] = [];
+    try {
+      const metas = await Promise.all(
+        Array.from({ length: workers }, () => {
+          const worker = new Worker(script, { eval: evalSource, workerData: init, stdout: false, stderr: false });
+          started.push(worker);
+          return new Promise<SessionMeta[]>((resolve, reject) => {
+            const onMessage = (m: TileWorkerOut): void => {
+              worker.off('message', onMessage);
+              if (m.type === 'ready') resolve(m.meta);
+              else reject(new DelineateError('MODEL', `Model ${modelId}: a network worker could not start: ${m.type === 'failed' ? m.message : m.type}`, { subject: modelId }));
+            };
+            worker.on('message', onMessage);
+            worker.once('error', (e) => reject(new DelineateError('MODEL', `Model ${modelId}: a network worker failed to start: ${e.message}`, { subject: modelId, cause: e })));
+            worker.once('exit', (code) => reject(new DelineateError('MODEL', `Model ${modelId}: a network worker exited (code ${code}) before it was ready`, { subject: modelId })));
+          });
+        }),
+      );
+      return new NetworkPool(
+        started.map((worker) => ({ worker })),
+        metas[0]!,
+        modelId,
+        init.inDims.join('×'),
+      );
+    } catch (e) {
+      // Ask every worker to release what it loaded and exit (see close()); a worker that failed has already ended.
+      await new NetworkPool(started.map((worker) => ({ worker })), [], modelId, '').close();
+      throw e;
+    }
+  }
+
+  private listen(w: PoolWorker): void {
+    w.worker.on('message', (m: TileWorkerOut) => {
+      const task = w.task;
+      if (!task || (m.type !== 'result' && m.type !== 'error') || m.id !== task.id) return;
+      w.task = undefined;
+      if (m.type === 'result') task.resolve(m.output);
+      else
+        task.reject(
+          new DelineateError('MODEL', m.kind === 'shape' ? `Model ${this.modelId}: ${m.message}` : `Model ${this.modelId}: ONNX Runtime failed on a ${this.tileText} tile: ${m.message}`, { subject: this.modelId }),
+        );
+      this.dispatch();
+    });
+    const lost = (why: string): void => {
+      if (this.closed) return;
+      this.fail(new DelineateError('INTERNAL', `Model ${this.modelId}: a network worker ${why}`, { subject: this.modelId }));
+    };
+    w.worker.on('error', (e) => lost(`failed: ${e.message}`));
+    w.worker.on('exit', (code) => lost(`exited unexpectedly (code ${code})`));
+  }
+
+  /** Fail every queued and running task and stop. */
+  private fail(e: DelineateError): void {
+    this.failure ??= e;
+    const tasks = [...this.queue.splice(0), ...this.workers.flatMap((w) => (w.task ? [w.task] : []))];
+    for (const w of this.workers) w.task = undefined;
+    for (const t of tasks) t.reject(e);
+    void this.close();
+  }
+
+  private dispatch(): void {
+    for (const w of this.workers) {
+      if (w.task || !this.queue.length) continue;
+      const t = this.queue.shift()!;
+      w.task = t;
+      const msg: TileWorkerIn = { type: 'run', id: t.id, fold: t.fold, input: t.input, axes: t.axes };
+      // The input is copied (not transferred): the same tile goes to several runs (folds, mirror variants).
+      w.worker.postMessage(msg);
+    }
+  }
+
+  /**
+   * Queue one network run of fold `fold` on the tile `input` (C-order [Cin, p0, p1, p2]) mirrored along `axes`;
+   * resolves with the output flipped back (C-order [A, p0, p1, p2], a new array). Runs start in queue order.
+   */
+  run(fold: number, input: Float32Array, axes: readonly number[]): Promise<Float32Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new DelineateError('INTERNAL', 'network pool is closed'));
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, fold, input, axes: [...axes], resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Stop the workers: queued runs are dropped (the engine only closes when it no longer waits for them); each worker
+   * finishes the run it is in, releases its sessions and exits. Terminating a thread that still holds ONNX Runtime
+   * sessions aborts the whole process (onnxruntime-node throws a Napi::Error from a finaliser: "terminate called
+   * after throwing an instance of 'Napi::Error'"), so a worker is terminated only if it has not exited
+   * `graceMs` after being asked to.
+   */
+  async close(graceMs = 60_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.worker.threadId < 0) return resolve();
+            const timer = setTimeout(() => void w.worker.terminate(), graceMs);
+            w.worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.worker.postMessage({ type: 'close' } satisfies TileWorkerIn);
+          }),
+      ),
+    );
+  }
+}

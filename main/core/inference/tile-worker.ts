@@ -1,0 +1,76 @@
+/**
+ * A CPU network worker of the engine's pool (./network-pool.ts): holds one ONNX Runtime session per fold and runs
+ * single tiles on them, one at a time, with the mirroring of test-time augmentation done here (input flipped,
+ * output flipped back), so that the engine thread only sums and blends.
+ *
+ * Protocol (parentPort; shapes in ./network-pool.ts): workerData is a {@link TileWorkerInit}; the worker posts
+ * `ready` with each fold session's input/output metadata, or `failed`. In: `run` tasks (`input` C-order
+ * [Cin, p0, p1, p2] float32, `axes` the spatial axes to mirror); out: per task exactly one `result` (C-order
+ * [A, p0, p1, p2] float32, already flipped back, its buffer transferred) or `error`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSession, ort } from './session';
+import type { TileWorkerInit, TileWorkerIn, TileWorkerOut } from './network-pool';
+import { flipInto } from './tta';
+
+const init = workerData as TileWorkerInit;
+const port = parentPort!;
+const post = (m: TileWorkerOut, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+async function main(): Promise<void> {
+  const sessions: ort.InferenceSession[] = [];
+  try {
+    for (const f of init.folds) sessions.push(await createSession(f.bytes ?? f.path, { device: 'cpu', threads: init.threadsPerWorker }, f.path));
+  } catch (e) {
+    for (const s of sessions) await s.release();
+    post({ type: 'failed', message: (e as Error).message });
+    port.close();
+    return;
+  }
+  post({
+    type: 'ready',
+    meta: sessions.map((s) => ({ inputNames: [...s.inputNames], outputNames: [...s.outputNames], inputMetadata: s.inputMetadata, outputMetadata: s.outputMetadata })),
+  });
+  const { inDims, outChannels, inputName, outputName } = init;
+  const [, Cin, ...spatial] = inDims;
+  const sp = spatial.length === 3 ? spatial : [1, ...spatial];
+  const tileDims: [number, number, number, number] = [Cin!, sp[0]!, sp[1]!, sp[2]!];
+  const outDims: [number, number, number, number] = [outChannels, sp[0]!, sp[1]!, sp[2]!];
+  const tileVox = sp[0]! * sp[1]! * sp[2]!;
+  const flipped = new Float32Array(Cin! * tileVox);
+  // Tasks are handled strictly one after another (ONNX Runtime's run blocks this thread anyway).
+  let chain = Promise.resolve();
+  port.on('message', (m: TileWorkerIn) => {
+    if (m.type === 'close') {
+      chain = chain.then(async () => {
+        for (const s of sessions) await s.release();
+        port.close();
+      });
+      return;
+    }
+    chain = chain.then(async () => {
+      try {
+        let input = m.input;
+        if (m.axes.length) {
+          flipInto(m.input, tileDims, m.axes, flipped, false);
+          input = flipped;
+        }
+        const out = await sessions[m.fold]!.run({ [inputName]: new ort.Tensor('float32', input, inDims) }, [outputName]);
+        const t = out[outputName] as ort.Tensor;
+        if (t.type !== 'float32' || t.data.length !== outChannels * tileVox) {
+          post({ type: 'error', id: m.id, message: `output '${outputName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatial.join(', ')}]`, kind: 'shape' });
+          return;
+        }
+        const result = new Float32Array(t.data.length);
+        if (m.axes.length) flipInto(t.data as Float32Array, outDims, m.axes, result, false);
+        else result.set(t.data as Float32Array);
+        t.dispose();
+        post({ type: 'result', id: m.id, output: result }, [result.buffer]);
+      } catch (e) {
+        post({ type: 'error', id: m.id, message: (e as Error).message, kind: 'run' });
+      }
+    });
+  });
+}
+
+void main();

@@ -1,0 +1,98 @@
+/**
+ * The engine's CPU network pool (main/core/inference/network-pool.ts, tile-worker.ts) gives exactly the in-process
+ * result: the same network-grid logits (every row, bit for bit) and label map for 1, 2 and 3 workers, with and
+ * without mirroring TTA, one and two folds (float16 per-fold accumulators), float32 accumulation, 3-D and 2-D
+ * networks and two input channels. Cancelling between tiles stops the workers cleanly (no process abort), and a
+ * failing worker start falls back to the in-process path with the same error a broken model gives there.
+ * Small fixture networks on synthetic volumes (no real data needed).
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CancelledSignal } from '../../../main/common/errors';
+import type { Volume } from '../../../main/common/volume';
+import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
+import { loadModel } from '../../../main/core/models/registry';
+import { PROJECT_ROOT } from '../../helpers/data';
+
+function phantom(size: [number, number, number], phase: number): Volume {
+  const [nx, ny, nz] = size;
+  const data = new Int16Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++)
+        data[i + nx * (j + ny * k)] = Math.round(300 * Math.sin(i / 5 + phase) * Math.cos(j / 7) + 200 * Math.sin(k / 3) + 20 * ((i * 7 + j * 13 + k * 3) % 11));
+  return { size, spacingMm: [1.2, 1.2, 2.5], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dataType: 'int16', data };
+}
+
+const fixture = (name: string): string => `${PROJECT_ROOT}/test/fixtures/engine/${name}`;
+
+async function run(model: string, channels: number, size: [number, number, number], opts: SegmentOptions): Promise<{ labels: string; rows: string; runs: number; workers: number }> {
+  const m = await loadModel(fixture(model));
+  const h = createHash('sha256');
+  const inputs = Array.from({ length: channels }, (_, c) => phantom(size, c));
+  const res = await segment(m, inputs, { device: 'cpu', threads: 2, ...opts, onNetworkRow: (u, v) => h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).update(String(u)) });
+  return { labels: createHash('sha256').update(res.labels.data).digest('hex'), rows: h.digest('hex'), runs: res.stats.networkRuns, workers: res.stats.networkWorkers };
+}
+
+describe('CPU network pool = in-process network', () => {
+  const cases: [string, number, [number, number, number], SegmentOptions][] = [
+    ['tcia-mr-2ch', 2, [70, 60, 20], { tta: true }],
+    ['tcia-mr-2ch', 2, [70, 60, 20], { tta: false, folds: [1] }],
+    ['multiclass-unet', 1, [45, 40, 14], { tta: true, accumulation: 'float32' }],
+    ['multiclass-unet', 1, [90, 80, 40], { tta: false }],
+    ['multiclass-2d', 1, [45, 40, 6], { tta: true }],
+  ];
+  for (const [model, channels, size, opts] of cases)
+    it(`${model} ${JSON.stringify(opts)}`, { timeout: 300_000 }, async () => {
+      const inProcess = await run(model, channels, size, { ...opts, networkWorkers: 1 });
+      expect(inProcess.workers).toBe(1);
+      for (const workers of [2, 3]) {
+        const pooled = await run(model, channels, size, { ...opts, networkWorkers: workers });
+        expect(pooled.workers).toBe(Math.min(workers, pooled.runs));
+        expect(pooled.runs).toBe(inProcess.runs);
+        expect(pooled.rows).toBe(inProcess.rows);
+        expect(pooled.labels).toBe(inProcess.labels);
+      }
+    });
+
+  it('cancelling after the first tile stops the workers and throws CancelledSignal', { timeout: 120_000 }, async () => {
+    const m = await loadModel(fixture('multiclass-unet'));
+    const ac = new AbortController();
+    let tiles = 0;
+    let total = 0;
+    const p = segment(m, [phantom([90, 80, 40], 0)], {
+      device: 'cpu',
+      threads: 2,
+      networkWorkers: 2,
+      signal: ac.signal,
+      onProgress: (pr) => {
+        total = pr.total;
+        if (pr.stage === 'inference' && pr.done > 0 && ++tiles === 1) ac.abort();
+      },
+    });
+    await expect(p).rejects.toBeInstanceOf(CancelledSignal);
+    expect(total).toBeGreaterThan(2);
+    expect(tiles).toBe(1);
+    // The process is still healthy: a new run on the pool works.
+    const again = await run('tcia-mr-2ch', 2, [70, 60, 20], { tta: true, folds: [1], networkWorkers: 2 });
+    expect(again.workers).toBe(2);
+  });
+
+  it('a fold file ONNX Runtime cannot load gives the in-process error naming the file', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'delineate-pool-'));
+    try {
+      cpSync(fixture('multiclass-unet'), dir, { recursive: true });
+      writeFileSync(join(dir, 'fold_0.onnx'), Buffer.from('not an onnx model'));
+      const m = await loadModel(dir, { verifyHashes: false });
+      const lines: string[] = [];
+      const err = await segment(m, [phantom([45, 40, 14], 0)], { device: 'cpu', threads: 2, networkWorkers: 2, log: (l) => lines.push(l) }).catch((e: unknown) => e);
+      expect(String((err as Error).message)).toMatch(/fold_0\.onnx: could not start an ONNX Runtime session/);
+      expect(lines.join('\n')).toMatch(/network workers unavailable/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
