@@ -15,6 +15,9 @@ export default defineConfig({
           index: resolve(__dirname, 'main/shell/index.ts'),
           // The compute process (Electron utilityProcess) — all heavy work runs here.
           compute: resolve(__dirname, 'main/compute/utility.ts'),
+          // CPU network workers of the engine (worker_threads started by main/core/inference/network-pool.ts,
+          // which looks for tile-worker.js next to the compute entry or one folder up from a chunk).
+          'tile-worker': resolve(__dirname, 'main/core/inference/tile-worker.ts'),
         },
         external,
       },

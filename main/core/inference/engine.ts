@@ -315,32 +315,33 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   }
   const runners: FoldRunner[] = [];
   const sessions: ort.InferenceSession[] = [];
-  if (!pool)
-  try {
-    for (const f of foldModels) {
-      const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
-      sessions.push(s);
-      checkSessionAgainstManifest(s, m, f.path, inDims, A);
-      const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
-      if (!split || split.heads.length < 2) {
-        runners.push({ whole: s });
-        continue;
+  if (!pool) {
+    try {
+      for (const f of foldModels) {
+        const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
+        sessions.push(s);
+        checkSessionAgainstManifest(s, m, f.path, inDims, A);
+        const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
+        if (!split || split.heads.length < 2) {
+          runners.push({ whole: s });
+          continue;
+        }
+        sessions.pop();
+        await s.release();
+        const body = split.body ? await createSession(split.body, sessionSettings, `${f.path} (body)`) : null;
+        if (body) sessions.push(body);
+        const heads: FoldRunner['heads'] = [];
+        for (const h of split.heads) {
+          const hs = await createSession(h.model, sessionSettings, `${f.path} (classes ${h.firstClass}–${h.firstClass + h.count - 1})`);
+          sessions.push(hs);
+          heads.push({ session: hs, firstClass: h.firstClass, count: h.count });
+        }
+        runners.push({ body, featuresName: split.featuresName, featureChannels: split.featureChannels, heads });
       }
-      sessions.pop();
-      await s.release();
-      const body = split.body ? await createSession(split.body, sessionSettings, `${f.path} (body)`) : null;
-      if (body) sessions.push(body);
-      const heads: FoldRunner['heads'] = [];
-      for (const h of split.heads) {
-        const hs = await createSession(h.model, sessionSettings, `${f.path} (classes ${h.firstClass}–${h.firstClass + h.count - 1})`);
-        sessions.push(hs);
-        heads.push({ session: hs, firstClass: h.firstClass, count: h.count });
-      }
-      runners.push({ body, featuresName: split.featuresName, featureChannels: split.featureChannels, heads });
+    } catch (e) {
+      for (const s of sessions) await s.release();
+      throw e;
     }
-  } catch (e) {
-    for (const s of sessions) await s.release();
-    throw e;
   }
   const F = pool ? useFolds.length : runners.length;
   const headsPerFold = runners[0]?.heads?.length ?? 1;
