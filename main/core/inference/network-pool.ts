@@ -33,7 +33,7 @@ export interface TileWorkerInit {
 /** What a fold session reports about itself (checked against the manifest by the engine). */
 export type SessionMeta = Pick<ort.InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
 
-export type TileWorkerIn = { type: 'run'; id: number; fold: number; input: Float32Array; axes: number[] } | { type: 'close' };
+export type TileWorkerIn = { type: 'run'; id: number; fold: number; input: Float32Array; variants: number[][] } | { type: 'close' };
 export type TileWorkerOut =
   | { type: 'ready'; meta: SessionMeta[] }
   | { type: 'failed'; message: string }
@@ -62,7 +62,7 @@ interface Task {
   id: number;
   fold: number;
   input: Float32Array;
-  axes: number[];
+  variants: number[][];
   resolve: (out: Float32Array) => void;
   reject: (e: unknown) => void;
 }
@@ -174,21 +174,22 @@ export class NetworkPool {
       if (w.task || !this.queue.length) continue;
       const t = this.queue.shift()!;
       w.task = t;
-      const msg: TileWorkerIn = { type: 'run', id: t.id, fold: t.fold, input: t.input, axes: t.axes };
+      const msg: TileWorkerIn = { type: 'run', id: t.id, fold: t.fold, input: t.input, variants: t.variants };
       // The input is copied (not transferred): the same tile goes to several runs (folds, mirror variants).
       w.worker.postMessage(msg);
     }
   }
 
   /**
-   * Queue one network run of fold `fold` on the tile `input` (C-order [Cin, p0, p1, p2]) mirrored along `axes`;
-   * resolves with the output flipped back (C-order [A, p0, p1, p2], a new array). Runs start in queue order.
+   * Queue the network runs of fold `fold` on the tile `input` (C-order [Cin, p0, p1, p2]) for each mirror variant
+   * in `variants` (each the spatial axes to flip); resolves with their outputs flipped back and summed in the given
+   * order (C-order [A, p0, p1, p2], a new array). One worker runs the whole task; tasks start in queue order.
    */
-  run(fold: number, input: Float32Array, axes: readonly number[]): Promise<Float32Array> {
+  run(fold: number, input: Float32Array, variants: readonly (readonly number[])[]): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new DelineateError('INTERNAL', 'network pool is closed'));
     return new Promise<Float32Array>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, fold, input, axes: [...axes], resolve, reject });
+      this.queue.push({ id: this.nextId++, fold, input, variants: variants.map((v) => [...v]), resolve, reject });
       this.dispatch();
     });
   }

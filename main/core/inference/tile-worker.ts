@@ -5,8 +5,9 @@
  *
  * Protocol (parentPort; shapes in ./network-pool.ts): workerData is a {@link TileWorkerInit}; the worker posts
  * `ready` with each fold session's input/output metadata, or `failed`. In: `run` tasks (`input` C-order
- * [Cin, p0, p1, p2] float32, `axes` the spatial axes to mirror); out: per task exactly one `result` (C-order
- * [A, p0, p1, p2] float32, already flipped back, its buffer transferred) or `error`.
+ * [Cin, p0, p1, p2] float32; `variants` the mirror variants to run, each a list of spatial axes to flip); out: per
+ * task exactly one `result` (C-order [A, p0, p1, p2] float32: the variants' outputs flipped back and summed in
+ * order, its buffer transferred) or `error`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSession, ort } from './session';
@@ -38,10 +39,13 @@ async function main(): Promise<void> {
   const outDims: [number, number, number, number] = [outChannels, sp[0]!, sp[1]!, sp[2]!];
   const tileVox = sp[0]! * sp[1]! * sp[2]!;
   const flipped = new Float32Array(Cin! * tileVox);
-  // Tasks are handled strictly one after another (ONNX Runtime's run blocks this thread anyway).
+  // Tasks are handled strictly one after another (ONNX Runtime's run blocks this thread anyway); `closing` is set
+  // as soon as a close arrives, so a task of several mirror variants stops after the run it is in.
   let chain = Promise.resolve();
+  let closing = false;
   port.on('message', (m: TileWorkerIn) => {
     if (m.type === 'close') {
+      closing = true;
       chain = chain.then(async () => {
         for (const s of sessions) await s.release();
         port.close();
@@ -50,22 +54,33 @@ async function main(): Promise<void> {
     }
     chain = chain.then(async () => {
       try {
-        let input = m.input;
-        if (m.axes.length) {
-          flipInto(m.input, tileDims, m.axes, flipped, false);
-          input = flipped;
+        // The sum over the variants, in the given order, exactly as the engine's in-process path forms it: the
+        // first output (flipped back) as is, each further one flipped back and added in float32.
+        let sum: Float32Array<ArrayBuffer> | undefined;
+        for (const axes of m.variants) {
+          if (closing) return;
+          let input = m.input;
+          if (axes.length) {
+            flipInto(m.input, tileDims, axes, flipped, false);
+            input = flipped;
+          }
+          const out = await sessions[m.fold]!.run({ [inputName]: new ort.Tensor('float32', input, inDims) }, [outputName]);
+          const t = out[outputName] as ort.Tensor;
+          if (t.type !== 'float32' || t.data.length !== outChannels * tileVox) {
+            post({ type: 'error', id: m.id, message: `output '${outputName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatial.join(', ')}]`, kind: 'shape' });
+            return;
+          }
+          const data = t.data as Float32Array;
+          if (!sum) {
+            sum = new Float32Array(data.length);
+            if (axes.length) flipInto(data, outDims, axes, sum, false);
+            else sum.set(data);
+          } else flipInto(data, outDims, axes, sum, true);
+          t.dispose();
+          // Let a close message in between runs.
+          if (m.variants.length > 1) await new Promise((r) => setImmediate(r));
         }
-        const out = await sessions[m.fold]!.run({ [inputName]: new ort.Tensor('float32', input, inDims) }, [outputName]);
-        const t = out[outputName] as ort.Tensor;
-        if (t.type !== 'float32' || t.data.length !== outChannels * tileVox) {
-          post({ type: 'error', id: m.id, message: `output '${outputName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatial.join(', ')}]`, kind: 'shape' });
-          return;
-        }
-        const result = new Float32Array(t.data.length);
-        if (m.axes.length) flipInto(t.data as Float32Array, outDims, m.axes, result, false);
-        else result.set(t.data as Float32Array);
-        t.dispose();
-        post({ type: 'result', id: m.id, output: result }, [result.buffer]);
+        post({ type: 'result', id: m.id, output: sum! }, [sum!.buffer]);
       } catch (e) {
         post({ type: 'error', id: m.id, message: (e as Error).message, kind: 'run' });
       }

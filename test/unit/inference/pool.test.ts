@@ -2,7 +2,8 @@
  * The engine's CPU network pool (main/core/inference/network-pool.ts, tile-worker.ts) gives exactly the in-process
  * result: the same network-grid logits (every row, bit for bit) and label map for 1, 2 and 3 workers, with and
  * without mirroring TTA, one and two folds (float16 per-fold accumulators), float32 accumulation, 3-D and 2-D
- * networks and two input channels. Cancelling between tiles stops the workers cleanly (no process abort), and a
+ * networks and two input channels, with tasks of one mirror variant (few tiles) and of all variants of a tile (summed
+ * in the worker). Cancelling between tiles stops the workers cleanly (no process abort), and a
  * failing worker start falls back to the in-process path with the same error a broken model gives there.
  * Small fixture networks on synthetic volumes (no real data needed).
  */
