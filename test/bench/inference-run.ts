@@ -44,7 +44,7 @@ if (existsSync(ref)) {
 }
 console.log(
   JSON.stringify({
-    seconds: { read: (tRead - t0) / 1000, preprocess: res.stats.seconds.preprocess, inference: res.stats.seconds.inference, total },
+    seconds: { read: (tRead - t0) / 1000, preprocess: res.stats.seconds.preprocess, inference: res.stats.seconds.inference, segment: res.stats.seconds.total, total },
     cpuSeconds: { read: readCpu, segment: segmentCpu },
     peakRssBytes: m ? Number(m[1]) * 1024 : 0,
     tiles: res.stats.tiles,

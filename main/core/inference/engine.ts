@@ -46,7 +46,8 @@ import { axisOrders, resizeChannel, separateZAxis } from './resample';
 import { createSession, type DeviceName, ort, resolveDevice } from './session';
 import { NetworkPool, poolShape, type SessionMeta } from './network-pool';
 import { flipInto, mirrorCombinations } from './tta';
-import { blendingWeights, computeTileSteps, padToPatch } from './tiling';
+import { networkGeometry, slidingWindowPlan } from './plan';
+import { blendingWeights } from './tiling';
 
 export interface SegmentOptions extends JobOptions {
   device?: DeviceName;
@@ -272,10 +273,17 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       return undefined;
     }
   };
-  // With mirroring or several folds there are always ≥ 2 network runs per tile, so the workers are started now and
-  // load their sessions while this thread preprocesses (≈ 0.25 s saved); otherwise the tile count decides below.
-  const earlyShape = shapeFor(Number.POSITIVE_INFINITY);
-  const early = poolable && earlyShape.workers >= 2 && (combos.length > 0 || useFolds.length > 1) ? { shape: earlyShape, pool: startPool(earlyShape) } : undefined;
+  // The tile count this input will have (./plan.ts: the geometry preprocessing will produce, without computing it),
+  // so that the workers start now and load their sessions while this thread preprocesses (≈ 0.25 s saved). Inputs
+  // that preprocessing will refuse may not have a plan: then any mirroring or second fold (≥ 2 runs per tile) will do.
+  let plannedRuns: number;
+  try {
+    plannedRuns = slidingWindowPlan(m, networkGeometry(m, inputs).networkShape, step).tiles * useFolds.length * (combos.length + 1);
+  } catch {
+    plannedRuns = combos.length > 0 || useFolds.length > 1 ? Number.POSITIVE_INFINITY : 1;
+  }
+  const earlyShape = shapeFor(plannedRuns);
+  const early = earlyShape.workers >= 2 ? { shape: earlyShape, pool: startPool(earlyShape) } : undefined;
 
   // ---- preprocessing
   let pre: ReturnType<typeof preprocess>;
@@ -303,24 +311,18 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // Large volumes: free preprocessing's float64 intermediates before the band is allocated.
   if (inputs[0]!.data.length > 2 ** 24) collectGarbage?.();
 
-  // ---- geometry of the sliding window
+  // ---- geometry of the sliding window (./plan.ts: the same plan models.estimate reports)
   const N = rec.networkShape;
-  const pad = padToPatch(N, patch3);
-  const P = pad.padded as Vec3n;
-  const before = pad.before as Vec3n;
-  const scheme = m.tiling ?? 'nnunet';
-  let steps: number[][];
-  if (is2d) {
-    const s12 = computeTileSteps([P[1], P[2]], [patch3[1], patch3[2]], step, scheme);
-    steps = [Array.from({ length: P[0] }, (_, i) => i), s12[0]!, s12[1]!];
-  } else steps = computeTileSteps(P, patch3, step, scheme);
-  const nTiles = steps[0]!.length * steps[1]!.length * steps[2]!.length;
+  const plan = slidingWindowPlan(m, N, step);
+  const P = plan.paddedShape;
+  const before = plan.padBefore;
+  const steps = plan.steps;
+  const nTiles = plan.tiles;
   const g = blendingWeights(is2d ? [patch3[1], patch3[2]] : patch3, m.blending, accumulation);
 
   // ---- sessions
-  const runsTotal = nTiles * useFolds.length * (combos.length + 1);
-  const shape = early?.shape ?? shapeFor(runsTotal);
-  const pool: NetworkPool | undefined = early ? await early.pool : shape.workers >= 2 ? await startPool(shape) : undefined;
+  const shape = early?.shape ?? { workers: 1, threadsPerWorker: threads };
+  const pool: NetworkPool | undefined = early ? await early.pool : undefined;
   if (pool) {
     try {
       throwIfCancelled(opts.signal);

@@ -2,10 +2,11 @@
  * The work a model run will do on an input, computed without running it: the network grid that preprocessing
  * produces ({@link networkGeometry}: transpose, crop to non-zero, target spacing) and the sliding window over it
  * ({@link slidingWindowPlan}: padding to the patch, tile positions, tile count), plus the network runs per tile
- * of a TTA/fold choice ({@link networkRunsPerTile}). These repeat, step for step, what `segment()` in ./engine
- * computes (same helpers: ./preprocess, ./resample, ./tiling), so `slidingWindowPlan(m, networkGeometry(m, …)
+ * of a TTA/fold choice ({@link networkRunsPerTile}). `segment()` in ./engine tiles with {@link slidingWindowPlan}
+ * itself and sizes its CPU worker pool before preprocessing from `networkGeometry`, which repeats preprocessing's
+ * geometry step for step (same helpers: ./preprocess, ./resample), so `slidingWindowPlan(m, networkGeometry(m, …)
  * .networkShape).tiles` equals `segment(…).stats.tiles` for the same input — tested in
- * test/unit/compute/service-models.test.ts. Used by the models panel's time estimate (main/compute/service-models.ts).
+ * test/unit/compute/service-models.test.ts. Also used by the models panel's time estimate (main/compute/service-models.ts).
  *
  * Shapes and positions are in tensor axis order (tensor axis d = image axis `tensorAxesFromIjk[d]`).
  */
