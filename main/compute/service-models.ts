@@ -6,20 +6,23 @@
  *   makes — crop to non-zero, target spacing — and the sliding window over it), times the preset's network runs per
  *   tile (fast: fold 0, no TTA = 1; accurate: all folds × 2^mirror axes), as `segment.run` counts them.
  * - Cost of one network run: one run of the fold's ONNX on a zero patch on the chosen device, timed (session creation
- *   not counted). A first run that takes under {@link WARM_RUN_BELOW_S} is followed by a second one and the faster
+ *   not counted); on the CPU at the thread count of one of the engine's network workers, divided by the number of
+ *   workers that will share the runs (engine `cpuNetworkPool`). A first run that takes under {@link WARM_RUN_BELOW_S} is followed by a second one and the faster
  *   is kept: a small network's first run is mostly one-time set-up (the 2D fixture net: 186 ms first, 3 ms after),
  *   while a large one's first run is representative and a second would double the wait. Cached per model, fold file
  *   (path, size, modification time) and device for the life of the compute process.
  *
  * The estimate counts network time only; preprocessing and export add to a real run (see the report in the tests).
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelEstimate, SegmentPreset } from '../common/api';
 import { DelineateError, throwIfCancelled } from '../common/errors';
 import { networkInputChannels, networkOutputChannels } from '../common/manifest';
 import type { JobOptions } from '../common/progress';
 import type { Grid, Volume, VolumeInfo } from '../common/volume';
+import { cpuNetworkPool } from '../core/inference/engine';
+import { rewriteStridedConvTranspose } from '../core/inference/onnx-graph';
 import { networkGeometry, networkRunsPerTile, slidingWindowPlan } from '../core/inference/plan';
 import { createSession, DEVICE_NAMES, type DeviceName, ort, resolveDevice } from '../core/inference/session';
 import { gridOfInfo, modelInputInfos } from './model-inputs';
@@ -77,14 +80,15 @@ export function validateEstimateParams(p: Record<string, unknown>): EstimatePara
  * Seconds of one network run of an ONNX fold file on a zero patch of the model's input shape, on `device`
  * (session creation excluded; see the module doc for the second run of small networks).
  */
-export async function timeNetworkRun(model: LoadedModel, foldPath: string, device: Exclude<DeviceName, 'auto'>): Promise<number> {
+export async function timeNetworkRun(model: LoadedModel, foldPath: string, device: Exclude<DeviceName, 'auto'>, threads?: number): Promise<number> {
   const m = model.manifest;
   const cin = networkInputChannels(m);
   const dims = [1, cin, ...m.patchSize];
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
-  // As the engine: no memory arena when one tile's output is ≥ 128 MiB.
+  // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU the ConvTranspose rewrite.
   const bigTiles = networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20;
-  const session = await createSession(foldPath, { device, memArena: !bigTiles });
+  const rewritten = device === 'cpu' ? rewriteStridedConvTranspose(new Uint8Array(await readFile(foldPath)))?.model : undefined;
+  const session = await createSession(rewritten ?? foldPath, { device, memArena: !bigTiles, ...(threads ? { threads } : {}) }, foldPath);
   try {
     const input = new Float32Array(cin * tileVox);
     const once = async (): Promise<number> => {
@@ -108,7 +112,7 @@ export async function timeNetworkRun(model: LoadedModel, foldPath: string, devic
 
 /** 'models.estimate' over the volumes the service knows. */
 export class ModelsEstimator {
-  /** `${modelId}\0${fold file}\0${size}:${mtime}\0${device}` → seconds per network run. */
+  /** `${modelId}\0${fold file}\0${size}:${mtime}\0${device}\0${threads}` → seconds per network run. */
   private readonly perRun = new Map<string, number>();
   /** `${modelId}\0${manifest mtime}\0${volume keys}` → tiles, least recently used first. */
   private readonly plans = new Map<string, number>();
@@ -124,12 +128,15 @@ export class ModelsEstimator {
     const folds = fast ? [model.folds[0]!] : model.folds;
     const networkRuns = tiles * networkRunsPerTile(m, { tta: !fast, folds: folds.length });
     const device = resolveDevice(p.device as DeviceName);
+    // On the CPU the engine runs the network in a pool of workers (cpuNetworkPool): time one run at a worker's
+    // thread count; the workers share the runs.
+    const pool = device === 'cpu' ? cpuNetworkPool(m, networkRuns) : { workers: 1, threadsPerWorker: undefined };
     let sum = 0;
     for (const f of folds) {
       throwIfCancelled(options.signal);
-      sum += await this.secondsPerRun(model, f.path, device);
+      sum += await this.secondsPerRun(model, f.path, device, pool.workers > 1 ? pool.threadsPerWorker : undefined);
     }
-    const secondsPerRun = sum / folds.length;
+    const secondsPerRun = sum / folds.length / pool.workers;
     return { device, tiles, networkRuns, secondsPerRun, estimatedSeconds: networkRuns * secondsPerRun, basis: 'calibrated' };
   }
 
@@ -158,12 +165,12 @@ export class ModelsEstimator {
     return tiles;
   }
 
-  private async secondsPerRun(model: LoadedModel, foldPath: string, device: Exclude<DeviceName, 'auto'>): Promise<number> {
+  private async secondsPerRun(model: LoadedModel, foldPath: string, device: Exclude<DeviceName, 'auto'>, threads?: number): Promise<number> {
     const st = await stat(foldPath);
-    const key = `${model.manifest.id}\0${foldPath}\0${st.size}:${st.mtimeMs}\0${device}`;
+    const key = `${model.manifest.id}\0${foldPath}\0${st.size}:${st.mtimeMs}\0${device}\0${threads ?? 'all'}`;
     const cached = this.perRun.get(key);
     if (cached !== undefined) return cached;
-    const seconds = await timeNetworkRun(model, foldPath, device);
+    const seconds = await timeNetworkRun(model, foldPath, device, threads);
     this.perRun.set(key, seconds);
     return seconds;
   }

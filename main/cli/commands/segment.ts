@@ -26,7 +26,7 @@ Options:
   --folds <list>          folds to average, e.g. 0,1 (default: all)
   --step <s>              tile step as a fraction of the patch, 0 < s ≤ 1 (default: the model's, nnU-Net 0.5)
   --accumulation <type>   float16 (nnU-Net's own, default for nnU-Net models) or float32
-  --threads <n>           CPU threads (default: all cores)
+  --threads <n>           CPU threads in all (default: all cores; the network runs in up to 4 worker threads)
   --probabilities <file>  also write per-class probabilities (float32, one volume per class:
                           <file> with the class index before the extension, e.g. probs_1.nii.gz)
   --previous <labels>     label map of the previous cascade stage (cascade models only)

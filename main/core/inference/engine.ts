@@ -135,6 +135,18 @@ const collectGarbage: (() => void) | null = (() => {
  */
 const NETWORK_WORKER_BYTES_PER_VOXEL = 1024;
 
+/**
+ * The CPU worker pool `segment()` uses by default for `runs` network runs of model `m` with `threads` threads in
+ * all (workers 1 = the network runs in the calling thread, on all `threads`): none for tiles whose output reaches
+ * 128 MiB (those run in-process, split into heads), else ./network-pool.ts `poolShape` within a memory budget of
+ * a quarter of this machine's memory. Also used by the models panel's time estimate.
+ */
+export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism()): { workers: number; threadsPerWorker: number } {
+  const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
+  if (networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return { workers: 1, threadsPerWorker: threads };
+  return poolShape(threads, runs, totalmem() / 4 / (tileVox * NETWORK_WORKER_BYTES_PER_VOXEL));
+}
+
 /** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */
 const HEAD_OUTPUT_BYTES = 64 * 2 ** 20;
 
@@ -252,10 +264,9 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // networks and huge tiles stay in this thread. Memory: each worker holds its own sessions and activations,
   // budgeted at NETWORK_WORKER_BYTES_PER_VOXEL per patch voxel against a quarter of the machine's memory.
   const poolable = device === 'cpu' && maxHeadClasses === 0 && !bigTiles;
-  const memoryWorkers = totalmem() / 4 / (tileVox * NETWORK_WORKER_BYTES_PER_VOXEL);
   const shapeFor = (runsTotal: number): { workers: number; threadsPerWorker: number } => {
     if (!poolable) return { workers: 1, threadsPerWorker: threads };
-    if (opts.networkWorkers === undefined) return poolShape(threads, runsTotal, memoryWorkers);
+    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads);
     const workers = Math.max(1, Math.min(opts.networkWorkers, runsTotal));
     return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
   };

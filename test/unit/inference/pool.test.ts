@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { CancelledSignal } from '../../../main/common/errors';
 import type { Volume } from '../../../main/common/volume';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
+import { poolShape } from '../../../main/core/inference/network-pool';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
 
@@ -95,5 +96,13 @@ describe('CPU network pool = in-process network', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('poolShape: a worker per core up to 4, ≥ 4 runs each, within the memory budget', () => {
+    expect(poolShape(2, 4, 10)).toEqual({ workers: 1, threadsPerWorker: 2 });
+    expect(poolShape(2, 32, 10)).toEqual({ workers: 2, threadsPerWorker: 1 });
+    expect(poolShape(16, 1000, 10)).toEqual({ workers: 4, threadsPerWorker: 4 });
+    expect(poolShape(8, 12, 10)).toEqual({ workers: 3, threadsPerWorker: 2 });
+    expect(poolShape(2, 32, 1.5)).toEqual({ workers: 1, threadsPerWorker: 2 });
   });
 });
