@@ -144,7 +144,7 @@ const NETWORK_WORKER_BYTES_PER_VOXEL = 1024;
 export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism()): { workers: number; threadsPerWorker: number } {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   if (networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return { workers: 1, threadsPerWorker: threads };
-  return poolShape(threads, runs, totalmem() / 4 / (tileVox * NETWORK_WORKER_BYTES_PER_VOXEL));
+  return poolShape(threads, runs, tileVox, totalmem() / 4 / (tileVox * NETWORK_WORKER_BYTES_PER_VOXEL));
 }
 
 /** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */

@@ -72,17 +72,22 @@ interface PoolWorker {
   task?: Task;
 }
 
-/** Network runs a worker must have to pay for its start (≈ 0.3 s of CPU to load and optimise its sessions). */
-export const RUNS_PER_WORKER = 4;
+/**
+ * Network work (runs × patch voxels) a worker must have to pay for its start (≈ 0.3 s of CPU to load and optimise
+ * its sessions): about 4 runs of the bench's 24×128×128 patch. Measured on 2 cores: the bench net's 4 runs take
+ * 2.3 s in-process vs 2.4–2.6 s with 2 workers, its 32 runs 13.8–14.8 s vs 10.8–11.7 s; the bundled 2d model
+ * (160² patch, ≈ 20 ms a run) 22 runs 0.80–0.98 s vs 0.93–1.08 s, 264 runs 5.8–6.1 s vs 4.4–4.6 s.
+ */
+export const VOXEL_RUNS_PER_WORKER = 1.5e6;
 
 /**
- * How many workers and threads each for `runs` network runs on `threads` cores: one worker per core up to 4
- * (beyond that, fewer workers with more threads each — only measured on 2 cores), at least RUNS_PER_WORKER runs
- * each, at most `maxWorkersByMemory`; fewer than 2 workers means "run in-process". Measured on the bench net (2
- * cores): 4 runs (no mirroring) 2.3 s in-process vs 2.4–2.6 s with 2 workers; 32 runs 13.8–14.8 s vs 10.8–11.7 s.
+ * How many workers and threads each for `runs` network runs of a `tileVox`-voxel patch on `threads` cores: one
+ * worker per core up to 4 (beyond that, fewer workers with more threads each — only measured on 2 cores), each
+ * with at least VOXEL_RUNS_PER_WORKER of work, at most `maxWorkersByMemory`; fewer than 2 workers means "run
+ * in-process".
  */
-export function poolShape(threads: number, runs: number, maxWorkersByMemory: number): { workers: number; threadsPerWorker: number } {
-  const workers = Math.max(1, Math.min(threads, Math.floor(runs / RUNS_PER_WORKER), 4, Math.floor(maxWorkersByMemory)));
+export function poolShape(threads: number, runs: number, tileVox: number, maxWorkersByMemory: number): { workers: number; threadsPerWorker: number } {
+  const workers = Math.max(1, Math.min(threads, Math.floor((runs * tileVox) / VOXEL_RUNS_PER_WORKER), 4, Math.floor(maxWorkersByMemory)));
   return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
 }
 
