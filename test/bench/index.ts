@@ -48,6 +48,7 @@ for (const r of all)
   console.log(
     `| ${r.suite} | ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.reference ? `${r.reference.name}: ${fmt(r.reference.value)} ${r.unit}` : '—'} | ${r.ratio !== undefined ? fmt(r.ratio) : '—'} |`,
   );
+for (const r of all.filter((x) => x.notes)) console.log(`- ${r.suite}, ${r.name}: ${r.notes}`);
 const outDir = resolve(here, '..', '..', 'test-results');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'bench.json'), JSON.stringify(all, null, 2));
