@@ -85,9 +85,9 @@ export async function timeNetworkRun(model: LoadedModel, foldPath: string, devic
   const cin = networkInputChannels(m);
   const dims = [1, cin, ...m.patchSize];
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
-  // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU the ConvTranspose rewrite.
+  // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU and WebGPU the ConvTranspose rewrite.
   const bigTiles = networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20;
-  const rewritten = device === 'cpu' ? rewriteStridedConvTranspose(new Uint8Array(await readFile(foldPath)))?.model : undefined;
+  const rewritten = device === 'cpu' || device === 'webgpu' ? rewriteStridedConvTranspose(new Uint8Array(await readFile(foldPath)))?.model : undefined;
   const session = await createSession(rewritten ?? foldPath, { device, memArena: !bigTiles, ...(threads ? { threads } : {}) }, foldPath);
   try {
     const input = new Float32Array(cin * tileVox);

@@ -246,12 +246,14 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const spatialDims = inDims.slice(2);
   const maxHeadClasses = opts.headClasses ?? (device === 'cpu' && bigTiles ? Math.max(2, Math.floor(HEAD_OUTPUT_BYTES / (tileVox * 4))) : 0);
   const threads = opts.threads ?? availableParallelism();
-  // On the CPU, kernel = stride ConvTransposes run as pointwise Conv + DepthToSpace (bit-identical, ~8 % faster per
-  // pass; see onnx-graph.ts). A file that cannot be read here is left to the session's own error below.
+  // On the CPU and WebGPU, 3-D kernel = stride ConvTransposes run as pointwise Conv + DepthToSpace (see
+  // onnx-graph.ts): on the CPU bit-identical and ~8 % faster per pass; on WebGPU it is what lets 3-D U-Nets run at
+  // all (its provider has no 3-D ConvTranspose: "Only Conv2d or Conv1d are supported"). A file that cannot be read
+  // here is left to the session's own error below.
   const foldModels: { path: string; bytes?: Uint8Array }[] = [];
   for (const f of useFolds) {
     let bytes: Uint8Array | undefined;
-    if (device === 'cpu') {
+    if (device === 'cpu' || device === 'webgpu') {
       try {
         bytes = rewriteStridedConvTranspose(new Uint8Array(await readFile(f.path)))?.model;
       } catch {

@@ -4,16 +4,20 @@
  *   eval "$(test/integration/inference/fetch-lavapipe.sh /work/lavapipe)"
  *   npx vitest run test/integration/inference/webgpu.test.ts
  * The real third-party MeshNet (Conv3d only) must give the same labels as its reference output, as on the CPU.
- * Known limit (onnxruntime-node 1.30): the WebGPU provider has no 3-D ConvTranspose ("Only Conv2d or Conv1d are
- * supported"), so 3-D U-Nets with transposed-convolution decoders fail there with a MODEL error naming the cause.
+ * onnxruntime-node 1.30's WebGPU provider has no 3-D ConvTranspose ("Only Conv2d or Conv1d are supported"); the
+ * engine rewrites kernel = stride ConvTransposes into pointwise Conv + DepthToSpace at load (onnx-graph.ts), so an
+ * nnU-Net 3-D U-Net runs there too: a golden test network on a real two-channel MR must give the CPU's labels apart
+ * from floating-point ties, and the unrewritten network must still be refused by the provider (the reason for the
+ * rewrite).
  */
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { segment } from '../../../main/core/inference/engine';
 import { readImageFile } from '../../../main/core/io';
 import { loadModel } from '../../../main/core/models/registry';
+import { ort } from '../../../main/core/inference/session';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
 
 const enabled = Boolean(process.env.VK_ICD_FILENAMES);
@@ -36,5 +40,26 @@ describe.skipIf(!enabled || !hasData('meshnet-onnx-gwm/model.onnx'))('WebGPU pro
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('an nnU-Net 3-D U-Net (ConvTranspose decoder) gives the CPU labels on WebGPU', { timeout: 1_800_000 }, async () => {
+    const dir = `${PROJECT_ROOT}/test/fixtures/engine/tcia-mr-2ch`;
+    const original = new Uint8Array(readFileSync(`${dir}/fold_0.onnx`));
+    const direct = await ort.InferenceSession.create(original, { executionProviders: ['webgpu'] });
+    const x = new Float32Array(2 * 16 * 64 * 64);
+    await expect(direct.run({ input: new ort.Tensor('float32', x, [1, 2, 16, 64, 64]) })).rejects.toThrow(/Conv2d or Conv1d/);
+    await direct.release();
+    const model = await loadModel(dir);
+    const inputs = await Promise.all(
+      ['PGBM-001_04-02-1992_T1post', 'PGBM-001_04-02-1992_FLAIRreg'].map((f) => readImageFile(dataPath(`tcia-brain-tumor-progression/nifti/PGBM-001_04-02-1992/${f}.nii.gz`))),
+    );
+    const opts = { folds: [0], tta: false };
+    const cpu = await segment(model, inputs, { ...opts, device: 'cpu' });
+    const gpu = await segment(model, inputs, { ...opts, device: 'webgpu' });
+    expect(gpu.stats.device).toBe('webgpu');
+    let differ = 0;
+    for (let i = 0; i < cpu.labels.data.length; i++) if (cpu.labels.data[i] !== gpu.labels.data[i]) differ++;
+    console.log(`[webgpu] tcia-mr-2ch fold 0: labels differing from the CPU: ${differ} of ${cpu.labels.data.length}; inference ${gpu.stats.seconds.inference.toFixed(1)} s (CPU ${cpu.stats.seconds.inference.toFixed(1)} s)`);
+    expect(differ / cpu.labels.data.length).toBeLessThan(1e-3);
   });
 });
