@@ -8,6 +8,8 @@
  * without it those rows are skipped with a message (benchmarks only — tests never need Python).
  * Env: DELINEATE_BENCH_FEATURES (default 16,32,64,96,96), DELINEATE_BENCH_PATCH (default 24,128,128),
  * DELINEATE_BENCH_MODES (default "tta,notta"), DELINEATE_BENCH_REPEAT (alternating pairs, medians; default 3),
+ * DELINEATE_BENCH_IMAGE (comma-separated paths under the data root; default the PGBM-001 T1c MR, 4 tiles, and the
+ * InVesalius head CT, 8 tiles — both z-score normalised as the net's one MR channel: a speed test, not a model),
  * DELINEATE_BENCH_SKIP_MEMORY=1 to skip the 100-class run.
  *
  * ## Memory (synthetic 100-class model, patch 128³, step 1, no TTA; inference-memory.ts)
@@ -97,7 +99,8 @@ import { dataPath, PROJECT_ROOT } from '../helpers/data';
 import type { Bench, BenchResult } from './index';
 
 const PY = process.env.DELINEATE_PY ?? '/work/py/venv/bin/python';
-const IMAGE = 'tcia-brain-tumor-progression/nifti/PGBM-001_04-02-1992/PGBM-001_04-02-1992_T1post.nii.gz';
+/** Real volumes: a 24-slice brain MR (4 tiles: fixed costs weigh) and a 108-slice head CT (8 tiles). */
+const IMAGES = (process.env.DELINEATE_BENCH_IMAGE ?? 'tcia-brain-tumor-progression/nifti/PGBM-001_04-02-1992/PGBM-001_04-02-1992_T1post.nii.gz,invesalius-cranium-ct/cranium_ct.nii.gz').split(',');
 
 function runJson(cmd: string, args: string[]): Record<string, unknown> {
   const out = execFileSync(cmd, args, { cwd: PROJECT_ROOT, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -112,8 +115,9 @@ const bench: Bench = async (log) => {
   const results: BenchResult[] = [];
   const features = process.env.DELINEATE_BENCH_FEATURES ?? '16,32,64,96,96';
   const patch = process.env.DELINEATE_BENCH_PATCH ?? '24,128,128';
-  if (!existsSync(PY) || !existsSync(dataPath(IMAGE))) {
-    log(`PyTorch reference skipped: ${!existsSync(PY) ? `no Python venv at ${PY} (set DELINEATE_PY)` : `no data ${dataPath(IMAGE)}`}`);
+  const missing = IMAGES.filter((i) => !existsSync(dataPath(i)));
+  if (!existsSync(PY) || missing.length) {
+    log(`PyTorch reference skipped: ${!existsSync(PY) ? `no Python venv at ${PY} (set DELINEATE_PY)` : `no data ${missing.map((i) => dataPath(i)).join(', ')}`}`);
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'delineate-bench-'));
     try {
@@ -121,37 +125,39 @@ const bench: Bench = async (log) => {
       // Alternating pairs, medians: on a shared or cloud CPU the speed of both drifts by ±10 % within minutes.
       const repeat = Math.max(1, Number(process.env.DELINEATE_BENCH_REPEAT ?? '3'));
       const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-      for (const tta of [true, false].filter((t) => modes.includes(t ? 'tta' : 'notta'))) {
-        const flags = tta ? [] : ['--no-tta'];
-        const runs: { torch: Record<string, unknown>; mine: Record<string, unknown> }[] = [];
-        for (let r = 0; r < repeat; r++) {
-          log(`PlainConvUNet ${features}, patch ${patch}, ${tta ? 'mirroring TTA (8 runs per tile)' : 'no TTA'}, pair ${r + 1}/${repeat}: nnU-Net predictor (PyTorch)…`);
-          const torch = runJson(PY, [join(PROJECT_ROOT, 'test/reference/bench_nnunet.py'), dir, '--features', features, '--patch', patch, ...flags]);
-          log(`  PyTorch: ${JSON.stringify(torch)}`);
-          log('  Delineate (onnxruntime-node, CPU)…');
-          const mine = runJson(tsx, [join(PROJECT_ROOT, 'test/bench/inference-run.ts'), dir, dataPath(IMAGE), ...flags]);
-          log(`  Delineate: ${JSON.stringify(mine)}`);
-          runs.push({ torch, mine });
+      for (const IMAGE of IMAGES) {
+        for (const tta of [true, false].filter((t) => modes.includes(t ? 'tta' : 'notta'))) {
+          const flags = tta ? [] : ['--no-tta'];
+          const runs: { torch: Record<string, unknown>; mine: Record<string, unknown> }[] = [];
+          for (let r = 0; r < repeat; r++) {
+            log(`PlainConvUNet ${features}, patch ${patch}, ${tta ? 'mirroring TTA (8 runs per tile)' : 'no TTA'}, pair ${r + 1}/${repeat}: nnU-Net predictor (PyTorch)…`);
+            const torch = runJson(PY, [join(PROJECT_ROOT, 'test/reference/bench_nnunet.py'), dir, '--features', features, '--patch', patch, '--image', IMAGE, ...flags]);
+            log(`  PyTorch: ${JSON.stringify(torch)}`);
+            log('  Delineate (onnxruntime-node, CPU)…');
+            const mine = runJson(tsx, [join(PROJECT_ROOT, 'test/bench/inference-run.ts'), dir, dataPath(IMAGE), ...flags]);
+            log(`  Delineate: ${JSON.stringify(mine)}`);
+            runs.push({ torch, mine });
+          }
+          const total = (x: Record<string, unknown>): number => (x.seconds as { total: number }).total;
+          const ts = runs.map((p) => total(p.torch));
+          const ms = runs.map((p) => total(p.mine));
+          const ratios = runs.map((_, i) => ms[i]! / ts[i]!);
+          const last = runs[runs.length - 1]!;
+          const what = `${tta ? 'TTA' : 'no TTA'}, PlainConvUNet ${features}, patch ${patch}, ${String(last.mine.tiles)} tiles of ${IMAGE.split('/').pop()}`;
+          results.push({
+            name: `segment wall time (${what})`,
+            value: median(ms),
+            unit: 's',
+            reference: { name: 'nnU-Net/PyTorch', value: median(ts) },
+            notes: `medians of ${repeat} alternating pairs; per-pair ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; ${String(last.mine.networkWorkers)} network worker(s); labels differing from nnU-Net: ${String(last.mine.differing)} of ${String(last.mine.voxels)}`,
+          });
+          results.push({
+            name: `segment peak RSS (${what})`,
+            value: median(runs.map((p) => (p.mine.peakRssBytes as number) / 2 ** 20)),
+            unit: 'MiB',
+            reference: { name: 'nnU-Net/PyTorch', value: median(runs.map((p) => (p.torch.peakRssBytes as number) / 2 ** 20)) },
+          });
         }
-        const total = (x: Record<string, unknown>): number => (x.seconds as { total: number }).total;
-        const ts = runs.map((p) => total(p.torch));
-        const ms = runs.map((p) => total(p.mine));
-        const ratios = runs.map((_, i) => ms[i]! / ts[i]!);
-        const last = runs[runs.length - 1]!;
-        const what = `${tta ? 'TTA' : 'no TTA'}, PlainConvUNet ${features}, patch ${patch}, real MR`;
-        results.push({
-          name: `segment wall time (${what})`,
-          value: median(ms),
-          unit: 's',
-          reference: { name: 'nnU-Net/PyTorch', value: median(ts) },
-          notes: `medians of ${repeat} alternating pairs; per-pair ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; ${String(last.mine.networkWorkers)} network worker(s); labels differing from nnU-Net: ${String(last.mine.differing)} of ${String(last.mine.voxels)}`,
-        });
-        results.push({
-          name: `segment peak RSS (${what})`,
-          value: median(runs.map((p) => (p.mine.peakRssBytes as number) / 2 ** 20)),
-          unit: 'MiB',
-          reference: { name: 'nnU-Net/PyTorch', value: median(runs.map((p) => (p.torch.peakRssBytes as number) / 2 ** 20)) },
-        });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
