@@ -36,14 +36,20 @@
  *   in-process path (test/unit/inference/pool.test.ts). Costs ≈ 0.3 s of CPU per worker to start (overlapped with
  *   preprocessing, which it slows by ≈ 0.2 s) and ≈ 180 MB of RSS per worker on this net; used only with
  *   ≥ 1.5 M run-voxels of work per worker (see poolShape).
- * - Result, `npm run bench -- inference`, medians of 3 alternating pairs: TTA 11.8 s vs nnU-Net/PyTorch 11.7 s
- *   (per-pair 0.98–1.04; before this session 1.24–1.35), no TTA 2.33 vs 1.65 s (1.41–1.47, in-process: 4 runs do
- *   not pay for workers); peak RSS 0.86 vs 1.47 GB with TTA, 0.48 vs 1.48 GB without. With nnU-Net's default
- *   widths (DELINEATE_BENCH_FEATURES=32,64,128,256,320,320), single pairs: TTA 35.5 vs 41.7 s (0.85) and 37.6 vs
- *   34.6 s (1.09) — PyTorch itself moved by 20 % between the two; no TTA 6.2–6.4 vs 5.0–5.3 s (1.18–1.26).
+ * - Result, `npm run bench -- inference` (idle machine, medians of 3 alternating pairs, per-pair range):
+ *   PGBM-001 MR (4 tiles): TTA 10.4 vs 10.3 s (1.01; 1.01–1.04 — before this session 1.24–1.35), no TTA 2.07 vs
+ *   1.48 s (1.40; 1.38–1.48: 4 runs stay in-process, 2 workers measured equal); head CT (8 tiles): TTA 19.5 vs
+ *   20.9 s (0.94; 0.90–0.98), no TTA 4.08 vs 4.85 s (0.84; 0.78–0.85). Peak RSS 0.34–0.58× PyTorch's. Labels
+ *   differing from nnU-Net: 0 (TTA) and 3–4 (no TTA) voxels. With nnU-Net's default widths on the MR
+ *   (DELINEATE_BENCH_FEATURES=32,64,128,256,320,320), single pairs: TTA 35.5 vs 41.7 s (0.85) and 37.6 vs 34.6 s
+ *   (1.09) — PyTorch itself moved by 20 % between the two; no TTA 6.2–6.4 vs 5.0–5.3 s (1.18–1.26).
  *   Per network pass the workers are ≈ 10 % ahead of PyTorch's 2 threads (0.32 vs 0.36 s effective, measured the
- *   same minute); what is left is fixed cost: reading + preprocessing 0.40 s vs 0.19 s (PyTorch reads with
- *   SimpleITK), the final rows' division + export 0.16 s vs 0.12 s, worker start.
+ *   same minute); on small volumes fixed costs decide: reading (itk-wasm) + preprocessing 0.39 s vs 0.19 s
+ *   (SimpleITK + nnU-Net, whose network set-up the reference script does not time), the final rows' division and
+ *   export 0.16 s vs 0.12 s; on larger volumes nnU-Net's own export (scipy resampling of the logits, 2 s on the CT)
+ *   weighs instead.
+ * - Worker start: a worker inheriting this process's tsx loader flags, or started through the tsx bootstrap, spent
+ *   0.1–0.4 s loading modules; from an esbuild bundle with no loader flags a pool of two starts in 60–120 ms.
  * - The bundled 2d model, accurate preset (3 folds × 4 mirrorings, 264 runs) on PGBM-001: 5.8–6.1 s → 4.4–4.6 s,
  *   same labels; fast preset (22 runs) stays in-process (0.8–1.0 s).
  * - Measured and not adopted: int8 (QDQ static quantisation with onnxruntime.quantization, per-channel weights,
