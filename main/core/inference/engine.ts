@@ -297,436 +297,435 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   }
   const earlyShape = shapeFor(plannedRuns);
   const early = earlyShape.workers >= 2 ? { shape: earlyShape, pool: startPool(earlyShape) } : undefined;
-
-  // ---- preprocessing
-  let pre: ReturnType<typeof preprocess>;
+  // From here on the workers may be starting: whatever leaves segment() (result, error, cancellation) first lets
+  // them release their sessions and exit (see NetworkPool.close; close() is idempotent).
   try {
+
+    // ---- preprocessing
     opts.onProgress?.({ stage: 'preprocess', done: 0, total: 1 });
-    pre = preprocess(m, inputs, names);
-  } catch (e) {
-    // Let the early workers release their sessions before the error leaves (see NetworkPool.close).
-    await (await early?.pool)?.close();
-    throw e;
-  }
-  const rec = pre.record;
-  let data = pre.data;
-  let Cin = pre.channels;
-  if (m.cascade) {
-    const extra = cascadeChannels(m, opts.previousStage!, rec);
-    const joined = new Float32Array(data.length + extra.length);
-    joined.set(data);
-    joined.set(extra, data.length);
-    data = joined;
-    Cin += m.cascade.foregroundLabels.length;
-  }
-  if (Cin !== CinNet) throw new DelineateError('INTERNAL', `channel count ${Cin} ≠ ${CinNet}`);
-  const tPre = performance.now();
-  // Large volumes: free preprocessing's float64 intermediates before the band is allocated.
-  if (inputs[0]!.data.length > 2 ** 24) collectGarbage?.();
-
-  // ---- geometry of the sliding window (./plan.ts: the same plan models.estimate reports)
-  const N = rec.networkShape;
-  const plan = slidingWindowPlan(m, N, step);
-  const P = plan.paddedShape;
-  const before = plan.padBefore;
-  const steps = plan.steps;
-  const nTiles = plan.tiles;
-  const g = blendingWeights(is2d ? [patch3[1], patch3[2]] : patch3, m.blending, accumulation);
-
-  // ---- sessions
-  const shape = early?.shape ?? { workers: 1, threadsPerWorker: threads };
-  const pool: NetworkPool | undefined = early ? await early.pool : undefined;
-  if (pool) {
-    try {
-      throwIfCancelled(opts.signal);
-      pool.meta.forEach((meta, i) => checkSessionAgainstManifest(meta, m, useFolds[i]!.path, inDims, A));
-    } catch (e) {
-      await pool.close();
-      throw e;
+    const pre = preprocess(m, inputs, names);
+    const rec = pre.record;
+    let data = pre.data;
+    let Cin = pre.channels;
+    if (m.cascade) {
+      const extra = cascadeChannels(m, opts.previousStage!, rec);
+      const joined = new Float32Array(data.length + extra.length);
+      joined.set(data);
+      joined.set(extra, data.length);
+      data = joined;
+      Cin += m.cascade.foregroundLabels.length;
     }
-    log(`CPU: ${pool.size} network workers × ${shape.threadsPerWorker} thread${shape.threadsPerWorker > 1 ? 's' : ''}`);
-  } else throwIfCancelled(opts.signal);
-  const runners: FoldRunner[] = [];
-  const sessions: ort.InferenceSession[] = [];
-  if (!pool) {
-    try {
-      for (const f of foldModels) {
-        const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
-        sessions.push(s);
-        checkSessionAgainstManifest(s, m, f.path, inDims, A);
-        const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
-        if (!split || split.heads.length < 2) {
-          runners.push({ whole: s });
-          continue;
-        }
-        sessions.pop();
-        await s.release();
-        const body = split.body ? await createSession(split.body, sessionSettings, `${f.path} (body)`) : null;
-        if (body) sessions.push(body);
-        const heads: FoldRunner['heads'] = [];
-        for (const h of split.heads) {
-          const hs = await createSession(h.model, sessionSettings, `${f.path} (classes ${h.firstClass}–${h.firstClass + h.count - 1})`);
-          sessions.push(hs);
-          heads.push({ session: hs, firstClass: h.firstClass, count: h.count });
-        }
-        runners.push({ body, featuresName: split.featuresName, featureChannels: split.featureChannels, heads });
+    if (Cin !== CinNet) throw new DelineateError('INTERNAL', `channel count ${Cin} ≠ ${CinNet}`);
+    const tPre = performance.now();
+    // Large volumes: free preprocessing's float64 intermediates before the band is allocated.
+    if (inputs[0]!.data.length > 2 ** 24) collectGarbage?.();
+
+    // ---- geometry of the sliding window (./plan.ts: the same plan models.estimate reports)
+    const N = rec.networkShape;
+    const plan = slidingWindowPlan(m, N, step);
+    const P = plan.paddedShape;
+    const before = plan.padBefore;
+    const steps = plan.steps;
+    const nTiles = plan.tiles;
+    const g = blendingWeights(is2d ? [patch3[1], patch3[2]] : patch3, m.blending, accumulation);
+
+    // ---- sessions
+    const shape = early?.shape ?? { workers: 1, threadsPerWorker: threads };
+    const pool: NetworkPool | undefined = early ? await early.pool : undefined;
+    if (pool) {
+      try {
+        throwIfCancelled(opts.signal);
+        pool.meta.forEach((meta, i) => checkSessionAgainstManifest(meta, m, useFolds[i]!.path, inDims, A));
+      } catch (e) {
+        await pool.close();
+        throw e;
       }
-    } catch (e) {
-      for (const s of sessions) await s.release();
-      throw e;
-    }
-  }
-  const F = pool ? useFolds.length : runners.length;
-  const headsPerFold = runners[0]?.heads?.length ?? 1;
-  if (headsPerFold > 1) log(`${A} classes: each fold runs as a body and ${headsPerFold} pointwise heads (no ${A}-class tile output held twice)`);
-
-  // ---- band accumulators
-  const bandRows = p0;
-  const plane = P[1] * P[2];
-  const bandVox = bandRows * plane;
-  const perFold = accumulation === 'float16' && F > 1;
-  const nAcc = perFold ? F : 1;
-  const acc32 = accumulation === 'float32' ? new Float32Array(A * bandVox) : undefined;
-  const acc16 = accumulation === 'float16' ? Array.from({ length: nAcc }, () => new Uint16Array(A * bandVox)) : [];
-  const w32 = accumulation === 'float32' ? new Float32Array(bandVox) : undefined;
-  const w16 = accumulation === 'float16' ? new Uint16Array(bandVox) : undefined;
-  const bandBytes = (acc32?.byteLength ?? 0) + acc16.reduce((s, a) => s + a.byteLength, 0) + (w32?.byteLength ?? 0) + (w16?.byteLength ?? 0);
-  let bandStart = 0;
-
-  // ---- export: resample back, label, un-crop, un-transpose
-  const inGrid = inputs[0]!;
-  const maxLabel = m.output.kind === 'softmax' ? A - 1 : Math.max(...m.output.regionClassOrder);
-  const outData = maxLabel > 255 ? new Uint16Array(inGrid.data.length) : new Uint8Array(inGrid.data.length);
-  const perm = m.tensorAxesFromIjk;
-  const strideIjk = [1, inGrid.size[0], inGrid.size[0] * inGrid.size[1]];
-  const ts0 = strideIjk[perm[0]!]!;
-  const ts1 = strideIjk[perm[1]!]!;
-  const ts2 = strideIjk[perm[2]!]!;
-  const M = rec.shapeAfterCropping;
-  const [bb0, bb1, bb2] = rec.bbox[0];
-  const outPlane = M[1] * M[2];
-  const probs = opts.probabilities ? Array.from({ length: A }, () => new Float32Array(inGrid.data.length)) : undefined;
-  if (probs && m.output.kind === 'softmax') {
-    // Outside the crop box nnU-Net sets background probability 1.
-    probs[0]!.fill(1);
-  }
-  const writeRow = (o: number, rowLabels: Uint16Array, values: Float32Array | undefined): void => {
-    const a = o + bb0;
-    let i = 0;
-    for (let b = 0; b < M[1]; b++) {
-      const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
-      for (let c = 0; c < M[2]; c++, i++) outData[base + c * ts2] = rowLabels[i]!;
-    }
-    if (probs && values) {
-      if (m.output.kind === 'softmax') softmaxRow(values, A, outPlane);
-      else for (let k = 0; k < values.length; k++) values[k] = Math.fround(1 / (1 + Math.exp(-values[k]!)));
-      for (let c = 0; c < A; c++) {
-        const pc = probs[c]!;
-        let k = c * outPlane;
-        for (let b = 0; b < M[1]; b++) {
-          const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
-          for (let x = 0; x < M[2]; x++, k++) pc[base + x * ts2] = values[k]!;
+      log(`CPU: ${pool.size} network workers × ${shape.threadsPerWorker} thread${shape.threadsPerWorker > 1 ? 's' : ''}`);
+    } else throwIfCancelled(opts.signal);
+    const runners: FoldRunner[] = [];
+    const sessions: ort.InferenceSession[] = [];
+    if (!pool) {
+      try {
+        for (const f of foldModels) {
+          const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
+          sessions.push(s);
+          checkSessionAgainstManifest(s, m, f.path, inDims, A);
+          const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
+          if (!split || split.heads.length < 2) {
+            runners.push({ whole: s });
+            continue;
+          }
+          sessions.pop();
+          await s.release();
+          const body = split.body ? await createSession(split.body, sessionSettings, `${f.path} (body)`) : null;
+          if (body) sessions.push(body);
+          const heads: FoldRunner['heads'] = [];
+          for (const h of split.heads) {
+            const hs = await createSession(h.model, sessionSettings, `${f.path} (classes ${h.firstClass}–${h.firstClass + h.count - 1})`);
+            sessions.push(hs);
+            heads.push({ session: hs, firstClass: h.firstClass, count: h.count });
+          }
+          runners.push({ body, featuresName: split.featuresName, featureChannels: split.featureChannels, heads });
         }
+      } catch (e) {
+        for (const s of sessions) await s.release();
+        throw e;
       }
     }
-  };
-  const sink = new RowLabeller(m.output, outPlane, A, probs !== undefined, writeRow);
-  const r = m.resampling;
-  // Export resamples from the network spacing back to the image spacing (nnU-Net passes them in that order).
-  const sepAxis = separateZAxis(r.forceSeparateZ, rec.networkSpacingMm, rec.spacingMm, r.anisotropyThreshold);
-  const orders = axisOrders(3, r.probabilitiesOrder, r.probabilitiesOrderZ, sepAxis);
-  const exporter = new RowExporter(A, N, M, orders, sepAxis, accumulation, sink);
-  if (exporter.buffersWholeVolume)
-    log(`note: order-${orders[0]} resampling of the logits along tensor axis 0 needs whole columns; holding ${A} × ${N.join('×')} float32 logits`);
+    const F = pool ? useFolds.length : runners.length;
+    const headsPerFold = runners[0]?.heads?.length ?? 1;
+    if (headsPerFold > 1) log(`${A} classes: each fold runs as a body and ${headsPerFold} pointwise heads (no ${A}-class tile output held twice)`);
 
-  /** Divide finished band rows [bandStart, end) by their weights and hand them to the exporter; slide the band. */
-  const finalise = (end: number): void => {
-    const [N0, N1, N2] = N;
-    const netPlane = N1 * N2;
-    for (let rr = bandStart; rr < end; rr++) {
-      const u = rr - before[0];
-      if (u < 0 || u >= N0) continue;
-      const band = rr - bandStart;
-      const row = new Float32Array(A * netPlane);
-      for (let c = 0; c < A; c++)
-        for (let y = 0; y < N1; y++) {
-          const src = c * bandVox + band * plane + (y + before[1]) * P[2] + before[2];
-          const wsrc = band * plane + (y + before[1]) * P[2] + before[2];
-          const dst = (c * N1 + y) * N2;
-          if (acc32) {
-            for (let x = 0; x < N2; x++) row[dst + x] = Math.fround(acc32[src + x]! / w32![wsrc + x]!) / F;
-          } else {
-            for (let x = 0; x < N2; x++) {
-              const w = HALF_TO_FLOAT[w16![wsrc + x]!]!;
-              let s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc16[0]![src + x]!]! / w))]!;
-              for (let f = 1; f < nAcc; f++) {
-                const v = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc16[f]![src + x]!]! / w))]!;
-                s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(s + v))]!;
-              }
-              if (nAcc > 1) s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(s / nAcc))]!;
-              if (!Number.isFinite(s))
-                throw new DelineateError('MODEL', `Model ${m.id}: non-finite logits (float16 overflow) at network voxel ${u},${y},${x}; run with float32 accumulation`, { subject: m.id });
-              row[dst + x] = s;
-            }
+    // ---- band accumulators
+    const bandRows = p0;
+    const plane = P[1] * P[2];
+    const bandVox = bandRows * plane;
+    const perFold = accumulation === 'float16' && F > 1;
+    const nAcc = perFold ? F : 1;
+    const acc32 = accumulation === 'float32' ? new Float32Array(A * bandVox) : undefined;
+    const acc16 = accumulation === 'float16' ? Array.from({ length: nAcc }, () => new Uint16Array(A * bandVox)) : [];
+    const w32 = accumulation === 'float32' ? new Float32Array(bandVox) : undefined;
+    const w16 = accumulation === 'float16' ? new Uint16Array(bandVox) : undefined;
+    const bandBytes = (acc32?.byteLength ?? 0) + acc16.reduce((s, a) => s + a.byteLength, 0) + (w32?.byteLength ?? 0) + (w16?.byteLength ?? 0);
+    let bandStart = 0;
+
+    // ---- export: resample back, label, un-crop, un-transpose
+    const inGrid = inputs[0]!;
+    const maxLabel = m.output.kind === 'softmax' ? A - 1 : Math.max(...m.output.regionClassOrder);
+    const outData = maxLabel > 255 ? new Uint16Array(inGrid.data.length) : new Uint8Array(inGrid.data.length);
+    const perm = m.tensorAxesFromIjk;
+    const strideIjk = [1, inGrid.size[0], inGrid.size[0] * inGrid.size[1]];
+    const ts0 = strideIjk[perm[0]!]!;
+    const ts1 = strideIjk[perm[1]!]!;
+    const ts2 = strideIjk[perm[2]!]!;
+    const M = rec.shapeAfterCropping;
+    const [bb0, bb1, bb2] = rec.bbox[0];
+    const outPlane = M[1] * M[2];
+    const probs = opts.probabilities ? Array.from({ length: A }, () => new Float32Array(inGrid.data.length)) : undefined;
+    if (probs && m.output.kind === 'softmax') {
+      // Outside the crop box nnU-Net sets background probability 1.
+      probs[0]!.fill(1);
+    }
+    const writeRow = (o: number, rowLabels: Uint16Array, values: Float32Array | undefined): void => {
+      const a = o + bb0;
+      let i = 0;
+      for (let b = 0; b < M[1]; b++) {
+        const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
+        for (let c = 0; c < M[2]; c++, i++) outData[base + c * ts2] = rowLabels[i]!;
+      }
+      if (probs && values) {
+        if (m.output.kind === 'softmax') softmaxRow(values, A, outPlane);
+        else for (let k = 0; k < values.length; k++) values[k] = Math.fround(1 / (1 + Math.exp(-values[k]!)));
+        for (let c = 0; c < A; c++) {
+          const pc = probs[c]!;
+          let k = c * outPlane;
+          for (let b = 0; b < M[1]; b++) {
+            const base = a * ts0 + (b + bb1) * ts1 + bb2 * ts2;
+            for (let x = 0; x < M[2]; x++, k++) pc[base + x * ts2] = values[k]!;
           }
         }
-      opts.onNetworkRow?.(u, row);
-      exporter.push(u, row);
-    }
-    // Slide: rows [end, bandStart + bandRows) move to the top of the band; the rest is cleared.
-    const shift = end - bandStart;
-    if (shift <= 0) return;
-    const keep = Math.max(0, bandRows - shift);
-    const slide = (arr: Float32Array | Uint16Array, channels: number): void => {
-      for (let c = 0; c < channels; c++) {
-        const base = c * bandVox;
-        if (keep > 0) arr.copyWithin(base, base + shift * plane, base + bandRows * plane);
-        arr.fill(0, base + keep * plane, base + bandVox);
       }
     };
-    if (acc32) slide(acc32, A);
-    for (const a of acc16) slide(a, A);
-    if (w32) slide(w32, 1);
-    if (w16) slide(w16, 1);
-    bandStart = end;
-  };
+    const sink = new RowLabeller(m.output, outPlane, A, probs !== undefined, writeRow);
+    const r = m.resampling;
+    // Export resamples from the network spacing back to the image spacing (nnU-Net passes them in that order).
+    const sepAxis = separateZAxis(r.forceSeparateZ, rec.networkSpacingMm, rec.spacingMm, r.anisotropyThreshold);
+    const orders = axisOrders(3, r.probabilitiesOrder, r.probabilitiesOrderZ, sepAxis);
+    const exporter = new RowExporter(A, N, M, orders, sepAxis, accumulation, sink);
+    if (exporter.buffersWholeVolume)
+      log(`note: order-${orders[0]} resampling of the logits along tensor axis 0 needs whole columns; holding ${A} × ${N.join('×')} float32 logits`);
 
-  // ---- sliding window
-  const x = new Float32Array(Cin * tileVox);
-  const xf = combos.length ? new Float32Array(Cin * tileVox) : undefined;
-  const tileDims: [number, number, number, number] = [Cin, p0, p1, p2];
-  const outDims: [number, number, number, number] = [A, p0, p1, p2];
-  const nIn = N[0] * N[1] * N[2];
-  const runNamed = async (s: ort.InferenceSession, inName: string, input: Float32Array, dims: readonly number[], outName: string, outChannels: number): Promise<ort.Tensor> => {
-    const feeds = { [inName]: new ort.Tensor('float32', input, dims) };
-    let out: ort.InferenceSession.OnnxValueMapType;
-    try {
-      out = await s.run(feeds, [outName]);
-    } catch (e) {
-      throw new DelineateError('MODEL', `Model ${m.id}: ONNX Runtime failed on a ${inDims.join('×')} tile: ${(e as Error).message}`, { subject: m.id, cause: e });
-    }
-    const t = out[outName] as ort.Tensor;
-    if (t.type !== 'float32' || t.data.length !== outChannels * tileVox)
-      throw new DelineateError('MODEL', `Model ${m.id}: output '${outName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatialDims.join(', ')}]`, { subject: m.id });
-    return t;
-  };
-  const run = (s: ort.InferenceSession, input: Float32Array): Promise<ort.Tensor> => runNamed(s, m.onnx.inputName, input, inDims, m.onnx.outputName, A);
-  /** Add `count` classes of a tile prediction [count, p0, p1, p2] (class `first` onwards), Gaussian-weighted, into the band. */
-  const accumulate = (pred: Float32Array, first: number, count: number, f: number, s0: number, s1: number, s2: number): void => {
-    const acc = acc16[perFold ? f : 0];
-    for (let c = 0; c < count; c++)
-      for (let a = 0; a < p0; a++) {
-        const br = s0 + a - bandStart;
-        for (let b = 0; b < p1; b++) {
-          const dst = (first + c) * bandVox + br * plane + (s1 + b) * P[2] + s2;
-          const src = ((c * p0 + a) * p1 + b) * p2;
-          const gs = (a * p1 + b) * p2;
-          if (acc32) for (let q = 0; q < p2; q++) acc32[dst + q]! += Math.fround(pred[src + q]! * g[gs + q]!);
-          else
-            for (let q = 0; q < p2; q++) {
-              const prod = Math.fround(pred[src + q]! * g[gs + q]!);
-              acc![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc![dst + q]!]! + prod));
+    /** Divide finished band rows [bandStart, end) by their weights and hand them to the exporter; slide the band. */
+    const finalise = (end: number): void => {
+      const [N0, N1, N2] = N;
+      const netPlane = N1 * N2;
+      for (let rr = bandStart; rr < end; rr++) {
+        const u = rr - before[0];
+        if (u < 0 || u >= N0) continue;
+        const band = rr - bandStart;
+        const row = new Float32Array(A * netPlane);
+        for (let c = 0; c < A; c++)
+          for (let y = 0; y < N1; y++) {
+            const src = c * bandVox + band * plane + (y + before[1]) * P[2] + before[2];
+            const wsrc = band * plane + (y + before[1]) * P[2] + before[2];
+            const dst = (c * N1 + y) * N2;
+            if (acc32) {
+              for (let x = 0; x < N2; x++) row[dst + x] = Math.fround(acc32[src + x]! / w32![wsrc + x]!) / F;
+            } else {
+              for (let x = 0; x < N2; x++) {
+                const w = HALF_TO_FLOAT[w16![wsrc + x]!]!;
+                let s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc16[0]![src + x]!]! / w))]!;
+                for (let f = 1; f < nAcc; f++) {
+                  const v = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc16[f]![src + x]!]! / w))]!;
+                  s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(s + v))]!;
+                }
+                if (nAcc > 1) s = HALF_TO_FLOAT[halfBitsFromFloat32(Math.fround(s / nAcc))]!;
+                if (!Number.isFinite(s))
+                  throw new DelineateError('MODEL', `Model ${m.id}: non-finite logits (float16 overflow) at network voxel ${u},${y},${x}; run with float32 accumulation`, { subject: m.id });
+                row[dst + x] = s;
+              }
             }
+          }
+        opts.onNetworkRow?.(u, row);
+        exporter.push(u, row);
+      }
+      // Slide: rows [end, bandStart + bandRows) move to the top of the band; the rest is cleared.
+      const shift = end - bandStart;
+      if (shift <= 0) return;
+      const keep = Math.max(0, bandRows - shift);
+      const slide = (arr: Float32Array | Uint16Array, channels: number): void => {
+        for (let c = 0; c < channels; c++) {
+          const base = c * bandVox;
+          if (keep > 0) arr.copyWithin(base, base + shift * plane, base + bandRows * plane);
+          arr.fill(0, base + keep * plane, base + bandVox);
         }
-      }
-  };
-  const divide = (pred: Float32Array, div: number): void => {
-    for (let i = 0; i < pred.length; i++) pred[i] = pred[i]! / div;
-  };
-  /** The TTA sum of all classes when a split network's feature maps would cost more than holding it (see below). */
-  let predSum: Float32Array | undefined;
-  /**
-   * One fold on the tile in `x` as body + heads, the TTA sum made per head. When the J = 1 + mirror-combination
-   * feature maps are smaller than the classes × patch sum, the J feature maps are held and each head sums its
-   * own classes (nothing of size classes × patch exists); otherwise each TTA run's features are pushed through
-   * every head into one classes × patch sum. Either way each value gets the same float32 additions, in the same
-   * order, as in the whole-network path.
-   */
-  const runSplit = async (r: FoldRunner, f: number, s0: number, s1: number, s2: number): Promise<void> => {
-    const C = r.featureChannels!;
-    const featDims = [1, C, ...spatialDims];
-    const J = combos.length + 1;
-    const features = async (input: Float32Array): Promise<Float32Array> => {
-      if (!r.body) return input;
-      const t = await runNamed(r.body, m.onnx.inputName, input, inDims, r.featuresName!, C);
-      runs++;
-      return t.data as Float32Array;
+      };
+      if (acc32) slide(acc32, A);
+      for (const a of acc16) slide(a, A);
+      if (w32) slide(w32, 1);
+      if (w16) slide(w16, 1);
+      bandStart = end;
     };
-    const head = async (h: NonNullable<FoldRunner['heads']>[number], feats: Float32Array): Promise<Float32Array> =>
-      (await runNamed(h.session, r.featuresName!, feats, featDims, m.onnx.outputName, h.count)).data as Float32Array;
-    if (J === 1 || J * C <= A) {
-      const feats: Float32Array[] = [await features(x)];
-      for (const axes of combos) {
-        const flipped = r.body ? xf! : new Float32Array(Cin * tileVox);
-        flipInto(x, tileDims, axes, flipped, false);
-        feats.push(await features(flipped));
+
+    // ---- sliding window
+    const x = new Float32Array(Cin * tileVox);
+    const xf = combos.length ? new Float32Array(Cin * tileVox) : undefined;
+    const tileDims: [number, number, number, number] = [Cin, p0, p1, p2];
+    const outDims: [number, number, number, number] = [A, p0, p1, p2];
+    const nIn = N[0] * N[1] * N[2];
+    const runNamed = async (s: ort.InferenceSession, inName: string, input: Float32Array, dims: readonly number[], outName: string, outChannels: number): Promise<ort.Tensor> => {
+      const feeds = { [inName]: new ort.Tensor('float32', input, dims) };
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await s.run(feeds, [outName]);
+      } catch (e) {
+        throw new DelineateError('MODEL', `Model ${m.id}: ONNX Runtime failed on a ${inDims.join('×')} tile: ${(e as Error).message}`, { subject: m.id, cause: e });
       }
-      if (!r.body) runs += J;
-      for (const h of r.heads!) {
-        const sum = await head(h, feats[0]!);
-        for (let j = 1; j < J; j++) flipInto(await head(h, feats[j]!), [h.count, p0, p1, p2], combos[j - 1]!, sum, true);
-        if (J > 1) divide(sum, J);
-        accumulate(sum, h.firstClass, h.count, f, s0, s1, s2);
-      }
-    } else {
-      predSum ??= new Float32Array(A * tileVox);
-      for (let j = 0; j < J; j++) {
-        if (j > 0) flipInto(x, tileDims, combos[j - 1]!, xf!, false);
-        const feats = await features(j === 0 ? x : xf!);
-        if (!r.body) runs++;
+      const t = out[outName] as ort.Tensor;
+      if (t.type !== 'float32' || t.data.length !== outChannels * tileVox)
+        throw new DelineateError('MODEL', `Model ${m.id}: output '${outName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatialDims.join(', ')}]`, { subject: m.id });
+      return t;
+    };
+    const run = (s: ort.InferenceSession, input: Float32Array): Promise<ort.Tensor> => runNamed(s, m.onnx.inputName, input, inDims, m.onnx.outputName, A);
+    /** Add `count` classes of a tile prediction [count, p0, p1, p2] (class `first` onwards), Gaussian-weighted, into the band. */
+    const accumulate = (pred: Float32Array, first: number, count: number, f: number, s0: number, s1: number, s2: number): void => {
+      const acc = acc16[perFold ? f : 0];
+      for (let c = 0; c < count; c++)
+        for (let a = 0; a < p0; a++) {
+          const br = s0 + a - bandStart;
+          for (let b = 0; b < p1; b++) {
+            const dst = (first + c) * bandVox + br * plane + (s1 + b) * P[2] + s2;
+            const src = ((c * p0 + a) * p1 + b) * p2;
+            const gs = (a * p1 + b) * p2;
+            if (acc32) for (let q = 0; q < p2; q++) acc32[dst + q]! += Math.fround(pred[src + q]! * g[gs + q]!);
+            else
+              for (let q = 0; q < p2; q++) {
+                const prod = Math.fround(pred[src + q]! * g[gs + q]!);
+                acc![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[acc![dst + q]!]! + prod));
+              }
+          }
+        }
+    };
+    const divide = (pred: Float32Array, div: number): void => {
+      for (let i = 0; i < pred.length; i++) pred[i] = pred[i]! / div;
+    };
+    /** The TTA sum of all classes when a split network's feature maps would cost more than holding it (see below). */
+    let predSum: Float32Array | undefined;
+    /**
+     * One fold on the tile in `x` as body + heads, the TTA sum made per head. When the J = 1 + mirror-combination
+     * feature maps are smaller than the classes × patch sum, the J feature maps are held and each head sums its
+     * own classes (nothing of size classes × patch exists); otherwise each TTA run's features are pushed through
+     * every head into one classes × patch sum. Either way each value gets the same float32 additions, in the same
+     * order, as in the whole-network path.
+     */
+    const runSplit = async (r: FoldRunner, f: number, s0: number, s1: number, s2: number): Promise<void> => {
+      const C = r.featureChannels!;
+      const featDims = [1, C, ...spatialDims];
+      const J = combos.length + 1;
+      const features = async (input: Float32Array): Promise<Float32Array> => {
+        if (!r.body) return input;
+        const t = await runNamed(r.body, m.onnx.inputName, input, inDims, r.featuresName!, C);
+        runs++;
+        return t.data as Float32Array;
+      };
+      const head = async (h: NonNullable<FoldRunner['heads']>[number], feats: Float32Array): Promise<Float32Array> =>
+        (await runNamed(h.session, r.featuresName!, feats, featDims, m.onnx.outputName, h.count)).data as Float32Array;
+      if (J === 1 || J * C <= A) {
+        const feats: Float32Array[] = [await features(x)];
+        for (const axes of combos) {
+          const flipped = r.body ? xf! : new Float32Array(Cin * tileVox);
+          flipInto(x, tileDims, axes, flipped, false);
+          feats.push(await features(flipped));
+        }
+        if (!r.body) runs += J;
         for (const h of r.heads!) {
-          const o = await head(h, feats);
-          const dst = predSum.subarray(h.firstClass * tileVox, (h.firstClass + h.count) * tileVox);
-          if (j === 0) dst.set(o);
-          else flipInto(o, [h.count, p0, p1, p2], combos[j - 1]!, dst, true);
+          const sum = await head(h, feats[0]!);
+          for (let j = 1; j < J; j++) flipInto(await head(h, feats[j]!), [h.count, p0, p1, p2], combos[j - 1]!, sum, true);
+          if (J > 1) divide(sum, J);
+          accumulate(sum, h.firstClass, h.count, f, s0, s1, s2);
         }
-      }
-      divide(predSum, J);
-      accumulate(predSum, 0, A, f, s0, s1, s2);
-    }
-  };
-  let done = 0;
-  let runs = 0;
-  const tInf0 = performance.now();
-  opts.onProgress?.({ stage: 'inference', done: 0, total: nTiles });
-  /** Copy the tile at (s0, s1, s2) of the padded grid into `into` (zero outside the image = nnU-Net's constant padding). */
-  const extractTile = (s0: number, s1: number, s2: number, into: Float32Array): void => {
-    into.fill(0);
-    for (let c = 0; c < Cin; c++)
-      for (let a = 0; a < p0; a++) {
-        const ia = s0 + a - before[0];
-        if (ia < 0 || ia >= N[0]) continue;
-        for (let b = 0; b < p1; b++) {
-          const ib = s1 + b - before[1];
-          if (ib < 0 || ib >= N[1]) continue;
-          const lo = Math.max(0, before[2] - s2);
-          const hi = Math.min(p2, N[2] + before[2] - s2);
-          if (hi <= lo) continue;
-          const src = c * nIn + (ia * N[1] + ib) * N[2] + (s2 + lo - before[2]);
-          into.set(data.subarray(src, src + (hi - lo)), ((c * p0 + a) * p1 + b) * p2 + lo);
+      } else {
+        predSum ??= new Float32Array(A * tileVox);
+        for (let j = 0; j < J; j++) {
+          if (j > 0) flipInto(x, tileDims, combos[j - 1]!, xf!, false);
+          const feats = await features(j === 0 ? x : xf!);
+          if (!r.body) runs++;
+          for (const h of r.heads!) {
+            const o = await head(h, feats);
+            const dst = predSum.subarray(h.firstClass * tileVox, (h.firstClass + h.count) * tileVox);
+            if (j === 0) dst.set(o);
+            else flipInto(o, [h.count, p0, p1, p2], combos[j - 1]!, dst, true);
+          }
         }
+        divide(predSum, J);
+        accumulate(predSum, 0, A, f, s0, s1, s2);
       }
-  };
-  // Pool mode: tiles are handed to the workers ahead of the one being blended (tile extraction reads the
-  // preprocessed input, never the band), enough to keep every worker busy; results are taken in tile, fold and
-  // mirror order, so the sums are the in-process path's, value for value.
-  const tileOrder: Vec3n[] = [];
-  for (const s0 of steps[0]!) for (const s1 of steps[1]!) for (const s2 of steps[2]!) tileOrder.push([s0, s1, s2]);
-  const variants: number[][] = [[], ...combos];
-  // A task is a tile × fold with all its mirror variants (summed in the worker, in order) when there are enough of
-  // those to keep every worker busy; otherwise (few tiles, e.g. a small volume with TTA) one task per variant,
-  // summed here in the same order. Never any other grouping: float32 sums must keep the in-process order.
-  const groups: number[][][] = pool && nTiles * F < 2 * pool.size ? variants.map((v) => [v]) : [variants];
-  const pendingRuns: (Promise<Float32Array>[][] | undefined)[] = [];
-  let submitted = 0;
-  const tilesAhead = pool ? Math.ceil((2 * pool.size) / (F * groups.length)) : 0;
-  const submitThrough = (last: number): void => {
-    for (; pool && submitted <= Math.min(last, tileOrder.length - 1); submitted++) {
-      const [s0, s1, s2] = tileOrder[submitted]!;
-      const xi = new Float32Array(Cin * tileVox);
-      extractTile(s0, s1, s2, xi);
-      pendingRuns[submitted] = Array.from({ length: F }, (_, f) =>
-        groups.map((group) => {
-          const p = pool!.run(f, xi, group);
-          // Awaited in order below; a failure of a later run must not surface as an unhandled rejection first.
-          p.catch(() => {});
-          return p;
-        }),
-      );
-    }
-  };
-  let tileIndex = 0;
-  try {
-    for (let k0 = 0; k0 < steps[0]!.length; k0++) {
-      const s0 = steps[0]![k0]!;
-      for (const s1 of steps[1]!)
-        for (const s2 of steps[2]!) {
-          if (opts.signal?.aborted) throw new CancelledSignal();
-          const ti = tileIndex++;
-          if (pool) {
-            submitThrough(ti + tilesAhead);
-            const tileRuns = pendingRuns[ti]!;
-            pendingRuns[ti] = undefined;
-            for (let f = 0; f < F; f++) {
-              const pred = await tileRuns[f]![0]!;
-              for (let j = 1; j < groups.length; j++) {
-                const o = await tileRuns[f]![j]!;
-                for (let i = 0; i < pred.length; i++) pred[i]! += o[i]!;
+    };
+    let done = 0;
+    let runs = 0;
+    const tInf0 = performance.now();
+    opts.onProgress?.({ stage: 'inference', done: 0, total: nTiles });
+    /** Copy the tile at (s0, s1, s2) of the padded grid into `into` (zero outside the image = nnU-Net's constant padding). */
+    const extractTile = (s0: number, s1: number, s2: number, into: Float32Array): void => {
+      into.fill(0);
+      for (let c = 0; c < Cin; c++)
+        for (let a = 0; a < p0; a++) {
+          const ia = s0 + a - before[0];
+          if (ia < 0 || ia >= N[0]) continue;
+          for (let b = 0; b < p1; b++) {
+            const ib = s1 + b - before[1];
+            if (ib < 0 || ib >= N[1]) continue;
+            const lo = Math.max(0, before[2] - s2);
+            const hi = Math.min(p2, N[2] + before[2] - s2);
+            if (hi <= lo) continue;
+            const src = c * nIn + (ia * N[1] + ib) * N[2] + (s2 + lo - before[2]);
+            into.set(data.subarray(src, src + (hi - lo)), ((c * p0 + a) * p1 + b) * p2 + lo);
+          }
+        }
+    };
+    // Pool mode: tiles are handed to the workers ahead of the one being blended (tile extraction reads the
+    // preprocessed input, never the band), enough to keep every worker busy; results are taken in tile, fold and
+    // mirror order, so the sums are the in-process path's, value for value.
+    const tileOrder: Vec3n[] = [];
+    for (const s0 of steps[0]!) for (const s1 of steps[1]!) for (const s2 of steps[2]!) tileOrder.push([s0, s1, s2]);
+    const variants: number[][] = [[], ...combos];
+    // A task is a tile × fold with all its mirror variants (summed in the worker, in order) when there are enough of
+    // those to keep every worker busy; otherwise (few tiles, e.g. a small volume with TTA) one task per variant,
+    // summed here in the same order. Never any other grouping: float32 sums must keep the in-process order.
+    const groups: number[][][] = pool && nTiles * F < 2 * pool.size ? variants.map((v) => [v]) : [variants];
+    const pendingRuns: (Promise<Float32Array>[][] | undefined)[] = [];
+    let submitted = 0;
+    const tilesAhead = pool ? Math.ceil((2 * pool.size) / (F * groups.length)) : 0;
+    const submitThrough = (last: number): void => {
+      for (; pool && submitted <= Math.min(last, tileOrder.length - 1); submitted++) {
+        const [s0, s1, s2] = tileOrder[submitted]!;
+        const xi = new Float32Array(Cin * tileVox);
+        extractTile(s0, s1, s2, xi);
+        pendingRuns[submitted] = Array.from({ length: F }, (_, f) =>
+          groups.map((group) => {
+            const p = pool!.run(f, xi, group);
+            // Awaited in order below; a failure of a later run must not surface as an unhandled rejection first.
+            p.catch(() => {});
+            return p;
+          }),
+        );
+      }
+    };
+    let tileIndex = 0;
+    try {
+      for (let k0 = 0; k0 < steps[0]!.length; k0++) {
+        const s0 = steps[0]![k0]!;
+        for (const s1 of steps[1]!)
+          for (const s2 of steps[2]!) {
+            if (opts.signal?.aborted) throw new CancelledSignal();
+            const ti = tileIndex++;
+            if (pool) {
+              submitThrough(ti + tilesAhead);
+              const tileRuns = pendingRuns[ti]!;
+              pendingRuns[ti] = undefined;
+              for (let f = 0; f < F; f++) {
+                const pred = await tileRuns[f]![0]!;
+                for (let j = 1; j < groups.length; j++) {
+                  const o = await tileRuns[f]![j]!;
+                  for (let i = 0; i < pred.length; i++) pred[i]! += o[i]!;
+                }
+                runs += variants.length;
+                if (combos.length) divide(pred, variants.length);
+                accumulate(pred, 0, A, f, s0, s1, s2);
               }
-              runs += variants.length;
-              if (combos.length) divide(pred, variants.length);
-              accumulate(pred, 0, A, f, s0, s1, s2);
-            }
-          } else extractTile(s0, s1, s2, x);
-          for (let f = 0; f < (pool ? 0 : F); f++) {
-            const r = runners[f]!;
-            if (!r.whole) {
-              await runSplit(r, f, s0, s1, s2);
-              continue;
-            }
-            // TTA: identity + every mirror combination, summed in float32 then divided (nnU-Net order).
-            // The identity run's output buffer doubles as the TTA sum (no extra classes × patch copy).
-            const t = await run(r.whole, x);
-            runs++;
-            const pred = t.data as Float32Array;
-            for (const axes of combos) {
-              flipInto(x, tileDims, axes, xf!, false);
-              const tm = await run(r.whole, xf!);
+            } else extractTile(s0, s1, s2, x);
+            for (let f = 0; f < (pool ? 0 : F); f++) {
+              const r = runners[f]!;
+              if (!r.whole) {
+                await runSplit(r, f, s0, s1, s2);
+                continue;
+              }
+              // TTA: identity + every mirror combination, summed in float32 then divided (nnU-Net order).
+              // The identity run's output buffer doubles as the TTA sum (no extra classes × patch copy).
+              const t = await run(r.whole, x);
               runs++;
-              flipInto(tm.data as Float32Array, outDims, axes, pred, true);
-              tm.dispose();
+              const pred = t.data as Float32Array;
+              for (const axes of combos) {
+                flipInto(x, tileDims, axes, xf!, false);
+                const tm = await run(r.whole, xf!);
+                runs++;
+                flipInto(tm.data as Float32Array, outDims, axes, pred, true);
+                tm.dispose();
+              }
+              if (combos.length) divide(pred, combos.length + 1);
+              // Weighted accumulation into the band.
+              accumulate(pred, 0, A, f, s0, s1, s2);
+              t.dispose();
             }
-            if (combos.length) divide(pred, combos.length + 1);
-            // Weighted accumulation into the band.
-            accumulate(pred, 0, A, f, s0, s1, s2);
-            t.dispose();
-          }
-          for (let a = 0; a < p0; a++) {
-            const br = s0 + a - bandStart;
-            for (let b = 0; b < p1; b++) {
-              const dst = br * plane + (s1 + b) * P[2] + s2;
-              const gs = (a * p1 + b) * p2;
-              if (w32) for (let q = 0; q < p2; q++) w32[dst + q]! += g[gs + q]!;
-              else for (let q = 0; q < p2; q++) w16![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[w16![dst + q]!]! + g[gs + q]!));
+            for (let a = 0; a < p0; a++) {
+              const br = s0 + a - bandStart;
+              for (let b = 0; b < p1; b++) {
+                const dst = br * plane + (s1 + b) * P[2] + s2;
+                const gs = (a * p1 + b) * p2;
+                if (w32) for (let q = 0; q < p2; q++) w32[dst + q]! += g[gs + q]!;
+                else for (let q = 0; q < p2; q++) w16![dst + q] = halfBitsFromFloat32(Math.fround(HALF_TO_FLOAT[w16![dst + q]!]! + g[gs + q]!));
+              }
             }
+            done++;
+            if (bigTiles) collectGarbage?.();
+            opts.onProgress?.({ stage: 'inference', done, total: nTiles, ...(F > 1 ? { detail: `${F} folds` } : {}) });
           }
-          done++;
-          if (bigTiles) collectGarbage?.();
-          opts.onProgress?.({ stage: 'inference', done, total: nTiles, ...(F > 1 ? { detail: `${F} folds` } : {}) });
-        }
-      finalise(k0 + 1 < steps[0]!.length ? steps[0]![k0 + 1]! : P[0]);
+        finalise(k0 + 1 < steps[0]!.length ? steps[0]![k0 + 1]! : P[0]);
+      }
+    } finally {
+      for (const s of sessions) await s.release();
+      await pool?.close();
     }
-  } finally {
-    for (const s of sessions) await s.release();
-    await pool?.close();
-  }
-  const tInf = performance.now();
+    const tInf = performance.now();
 
-  // ---- post-processing and result
-  const labels: Labelmap = {
-    size: [...inGrid.size],
-    spacingMm: [...inGrid.spacingMm],
-    originMm: [...inGrid.originMm],
-    direction: [...inGrid.direction],
-    dataType: outData instanceof Uint16Array ? 'uint16' : 'uint8',
-    data: outData,
-    segments: m.output.labels.filter((l) => l.value !== 0).map((l): Segment => ({ value: l.value, name: l.name, color: [...l.color] })),
-  };
-  for (const pp of m.postprocessing) keepLargestComponent(labels, pp.labels === 'foreground' ? 'foreground' : pp.labels);
-  const stats: SegmentStats = {
-    device,
-    networkWorkers: pool?.size ?? 1,
-    threadsPerWorker: pool ? shape.threadsPerWorker : threads,
-    tiles: nTiles,
-    networkRuns: runs,
-    networkShape: N,
-    paddedShape: P,
-    bandBytes,
-    accumulation,
-    heads: headsPerFold,
-    seconds: { preprocess: (tPre - t0) / 1000, inference: (tInf - tInf0) / 1000, total: (performance.now() - t0) / 1000 },
-  };
-  return { labels, record: rec, stats, ...(probs ? { probabilities: probs } : {}) };
+    // ---- post-processing and result
+    const labels: Labelmap = {
+      size: [...inGrid.size],
+      spacingMm: [...inGrid.spacingMm],
+      originMm: [...inGrid.originMm],
+      direction: [...inGrid.direction],
+      dataType: outData instanceof Uint16Array ? 'uint16' : 'uint8',
+      data: outData,
+      segments: m.output.labels.filter((l) => l.value !== 0).map((l): Segment => ({ value: l.value, name: l.name, color: [...l.color] })),
+    };
+    for (const pp of m.postprocessing) keepLargestComponent(labels, pp.labels === 'foreground' ? 'foreground' : pp.labels);
+    const stats: SegmentStats = {
+      device,
+      networkWorkers: pool?.size ?? 1,
+      threadsPerWorker: pool ? shape.threadsPerWorker : threads,
+      tiles: nTiles,
+      networkRuns: runs,
+      networkShape: N,
+      paddedShape: P,
+      bandBytes,
+      accumulation,
+      heads: headsPerFold,
+      seconds: { preprocess: (tPre - t0) / 1000, inference: (tInf - tInf0) / 1000, total: (performance.now() - t0) / 1000 },
+    };
+    return { labels, record: rec, stats, ...(probs ? { probabilities: probs } : {}) };
+  } finally {
+    await (await early?.pool)?.close();
+  }
 }
 
 /** Cores ONNX Runtime uses by default. */
