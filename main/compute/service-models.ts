@@ -7,7 +7,8 @@
  *   tile (fast: fold 0, no TTA = 1; accurate: all folds × 2^mirror axes), as `segment.run` counts them.
  * - Cost of one network run: one run of the fold's ONNX on a zero patch on the chosen device, timed (session creation
  *   not counted); on the CPU at the thread count of one of the engine's network workers, divided by the number of
- *   workers that will share the runs (engine `cpuNetworkPool`). A first run that takes under {@link WARM_RUN_BELOW_S} is followed by a second one and the faster
+ *   workers that will share the runs (engine `cpuNetworkPool`) — as if they scaled perfectly, so the estimate
+ *   leaves out the workers' start and any uneven last round. A first run that takes under {@link WARM_RUN_BELOW_S} is followed by a second one and the faster
  *   is kept: a small network's first run is mostly one-time set-up (the 2D fixture net: 186 ms first, 3 ms after),
  *   while a large one's first run is representative and a second would double the wait. Cached per model, fold file
  *   (path, size, modification time) and device for the life of the compute process.
@@ -77,8 +78,9 @@ export function validateEstimateParams(p: Record<string, unknown>): EstimatePara
 
 
 /**
- * Seconds of one network run of an ONNX fold file on a zero patch of the model's input shape, on `device`
- * (session creation excluded; see the module doc for the second run of small networks).
+ * Seconds of one network run of an ONNX fold file on a zero patch of the model's input shape, on `device` with
+ * `threads` intra-op threads on the CPU (default all cores; session creation excluded; see the module doc for the
+ * second run of small networks).
  */
 export async function timeNetworkRun(model: LoadedModel, foldPath: string, device: Exclude<DeviceName, 'auto'>, threads?: number): Promise<number> {
   const m = model.manifest;
@@ -87,7 +89,9 @@ export async function timeNetworkRun(model: LoadedModel, foldPath: string, devic
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU and WebGPU the ConvTranspose rewrite.
   const bigTiles = networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20;
-  const rewritten = device === 'cpu' || device === 'webgpu' ? rewriteStridedConvTranspose(new Uint8Array(await readFile(foldPath)))?.model : undefined;
+  let rewritten: Uint8Array | undefined;
+  // A file that cannot be read or parsed here is left to createSession's error, which names it.
+  if (device === 'cpu' || device === 'webgpu') rewritten = await readFile(foldPath).then((b) => rewriteStridedConvTranspose(new Uint8Array(b))?.model, () => undefined).catch(() => undefined);
   const session = await createSession(rewritten ?? foldPath, { device, memArena: !bigTiles, ...(threads ? { threads } : {}) }, foldPath);
   try {
     const input = new Float32Array(cin * tileVox);
@@ -130,7 +134,9 @@ export class ModelsEstimator {
     const device = resolveDevice(p.device as DeviceName);
     // On the CPU the engine runs the network in a pool of workers (cpuNetworkPool): time one run at a worker's
     // thread count; the workers share the runs.
-    const pool = device === 'cpu' ? cpuNetworkPool(m, networkRuns) : { workers: 1, threadsPerWorker: undefined };
+    let modelBytes = 0;
+    for (const f of folds) modelBytes += (await stat(f.path)).size;
+    const pool = device === 'cpu' ? cpuNetworkPool(m, networkRuns, undefined, modelBytes) : { workers: 1, threadsPerWorker: undefined };
     let sum = 0;
     for (const f of folds) {
       throwIfCancelled(options.signal);

@@ -63,8 +63,9 @@ export interface SegmentOptions extends JobOptions {
   threads?: number;
   /**
    * CPU network workers (see ./network-pool.ts): each runs its own sessions on `threads / workers` intra-op
-   * threads, on different tiles and mirror variants at once. Default: one per thread up to 4, bounded by memory;
-   * 1 runs the network in this thread (also what GPU providers and split many-class networks always do).
+   * threads, on different tiles and mirror variants at once. Default ({@link cpuNetworkPool}): one per thread up
+   * to 4, each with ≥ 1.5 M run-voxels of work, within a memory budget; an explicit value is capped only by the
+   * number of runs. 1 runs the network in this thread (as GPU providers and split many-class networks always do).
    */
   networkWorkers?: number;
   /** Also return per-class probabilities on the input grid (holds classes × volume float32). */
@@ -139,12 +140,19 @@ const NETWORK_WORKER_BYTES_PER_VOXEL = 1024;
  * The CPU worker pool `segment()` uses by default for `runs` network runs of model `m` with `threads` threads in
  * all (workers 1 = the network runs in the calling thread, on all `threads`): none for tiles whose output reaches
  * 128 MiB (those run in-process, split into heads), else ./network-pool.ts `poolShape` within a memory budget of
- * a quarter of this machine's memory. Also used by the models panel's time estimate.
+ * a quarter of this machine's (or container's) memory, counting NETWORK_WORKER_BYTES_PER_VOXEL per patch voxel
+ * and twice the folds' ONNX bytes (`modelBytes`, all folds together) per worker. Also used by the models panel's
+ * time estimate.
  */
-export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism()): { workers: number; threadsPerWorker: number } {
+export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0): { workers: number; threadsPerWorker: number } {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   if (networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return { workers: 1, threadsPerWorker: threads };
-  return poolShape(threads, runs, tileVox, totalmem() / 4 / (tileVox * NETWORK_WORKER_BYTES_PER_VOXEL));
+  // A container's memory limit where there is one (Node ≥ 19.6; 0 or undefined when none).
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.() || Infinity;
+  const memory = Math.min(totalmem(), constrained);
+  // Per worker: activations, plus every fold's weights twice (the session's copy and ONNX Runtime's prepacked one).
+  const perWorker = tileVox * NETWORK_WORKER_BYTES_PER_VOXEL + 2 * modelBytes;
+  return poolShape(threads, runs, tileVox, memory / 4 / perWorker);
 }
 
 /** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */
@@ -250,17 +258,20 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // onnx-graph.ts): on the CPU bit-identical and ~8 % faster per pass; on WebGPU it is what lets 3-D U-Nets run at
   // all (its provider has no 3-D ConvTranspose: "Only Conv2d or Conv1d are supported"). A file that cannot be read
   // here is left to the session's own error below.
-  const foldModels: { path: string; bytes?: Uint8Array }[] = [];
+  const foldModels: { path: string; bytes?: Uint8Array; fileBytes: number }[] = [];
   for (const f of useFolds) {
     let bytes: Uint8Array | undefined;
+    let fileBytes = 0;
     if (device === 'cpu' || device === 'webgpu') {
       try {
-        bytes = rewriteStridedConvTranspose(new Uint8Array(await readFile(f.path)))?.model;
+        const file = new Uint8Array(await readFile(f.path));
+        fileBytes = file.length;
+        bytes = rewriteStridedConvTranspose(file)?.model;
       } catch {
         bytes = undefined;
       }
     }
-    foldModels.push({ path: f.path, ...(bytes ? { bytes } : {}) });
+    foldModels.push({ path: f.path, fileBytes, ...(bytes ? { bytes } : {}) });
   }
   // CPU worker pool (./network-pool.ts) for whole networks of ordinary size; GPU providers, split many-class
   // networks and huge tiles stay in this thread. Memory: each worker holds its own sessions and activations,
@@ -268,7 +279,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const poolable = device === 'cpu' && maxHeadClasses === 0 && !bigTiles;
   const shapeFor = (runsTotal: number): { workers: number; threadsPerWorker: number } => {
     if (!poolable) return { workers: 1, threadsPerWorker: threads };
-    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads);
+    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads, foldModels.reduce((sum, f) => sum + (f.bytes?.length ?? f.fileBytes), 0));
     const workers = Math.max(1, Math.min(opts.networkWorkers, runsTotal));
     return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
   };
@@ -276,9 +287,10 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const startPool = async (sh: { workers: number; threadsPerWorker: number }): Promise<NetworkPool | undefined> => {
     try {
       return await NetworkPool.start(
-        { folds: foldModels, threadsPerWorker: sh.threadsPerWorker, inputName: m.onnx.inputName, outputName: m.onnx.outputName, inDims, outChannels: A },
+        { folds: foldModels.map((f) => ({ path: f.path, ...(f.bytes ? { bytes: f.bytes } : {}) })), threadsPerWorker: sh.threadsPerWorker, inputName: m.onnx.inputName, outputName: m.onnx.outputName, inDims, outChannels: A },
         sh.workers,
         m.id,
+        Math.max(threads, sh.workers * sh.threadsPerWorker),
       );
     } catch (e) {
       // The in-process path below gives the exact error of a model that cannot load (or runs where workers cannot).
@@ -289,12 +301,13 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // The tile count this input will have (./plan.ts: the geometry preprocessing will produce, without computing it),
   // so that the workers start now and load their sessions while this thread preprocesses (≈ 0.25 s saved). Inputs
   // that preprocessing will refuse may not have a plan: then any mirroring or second fold (≥ 2 runs per tile) will do.
-  let plannedRuns: number;
-  try {
-    plannedRuns = slidingWindowPlan(m, networkGeometry(m, inputs).networkShape, step).tiles * useFolds.length * (combos.length + 1);
-  } catch {
-    plannedRuns = combos.length > 0 || useFolds.length > 1 ? Number.POSITIVE_INFINITY : 1;
-  }
+  let plannedRuns = 1;
+  if (poolable)
+    try {
+      plannedRuns = slidingWindowPlan(m, networkGeometry(m, inputs).networkShape, step).tiles * useFolds.length * (combos.length + 1);
+    } catch {
+      plannedRuns = combos.length > 0 || useFolds.length > 1 ? Number.POSITIVE_INFINITY : 1;
+    }
   const earlyShape = shapeFor(plannedRuns);
   const early = earlyShape.workers >= 2 ? { shape: earlyShape, pool: startPool(earlyShape) } : undefined;
   // From here on the workers may be starting: whatever leaves segment() (result, error, cancellation) first lets
@@ -341,6 +354,8 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
         throw e;
       }
       log(`CPU: ${pool.size} network workers × ${shape.threadsPerWorker} thread${shape.threadsPerWorker > 1 ? 's' : ''}`);
+      // The workers hold the (rewritten) models now; the in-process path will not need these bytes.
+      for (const f of foldModels) delete f.bytes;
     } else throwIfCancelled(opts.signal);
     const runners: FoldRunner[] = [];
     const sessions: ort.InferenceSession[] = [];

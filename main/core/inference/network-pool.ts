@@ -25,7 +25,9 @@ import { tsWorkerBootstrap } from '../worker-bootstrap';
 export interface TileWorkerInit {
   /** Per fold (index = fold position in the engine's list): the ONNX file, and the (rewritten) model bytes to load instead when given. */
   folds: { path: string; bytes?: Uint8Array }[];
+  /** Intra-op threads of this worker's sessions (the pool may give some workers one more; see NetworkPool.start). */
   threadsPerWorker: number;
+  /** The network's input and output names (manifest onnx.inputName / outputName). */
   inputName: string;
   outputName: string;
   /** Network input shape [1, Cin, ...patch] (2-D models: [1, Cin, p1, p2]). */
@@ -37,7 +39,15 @@ export interface TileWorkerInit {
 /** What a fold session reports about itself (checked against the manifest by the engine). */
 export type SessionMeta = Pick<ort.InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
 
+/**
+ * Engine → worker: a task (fold index into `folds`; `input` C-order [Cin, p0, p1, p2] float32 (2-D models p0 = 1);
+ * `variants` the mirror variants, each the spatial axes to flip), or close (release the sessions and exit).
+ */
 export type TileWorkerIn = { type: 'run'; id: number; fold: number; input: Float32Array; variants: number[][] } | { type: 'close' };
+/**
+ * Worker → engine: ready (each fold session's metadata) or failed at start; per task a result (C-order
+ * [A, p0, p1, p2] float32, the variants' outputs flipped back and summed in order) or an error.
+ */
 export type TileWorkerOut =
   | { type: 'ready'; meta: SessionMeta[] }
   | { type: 'failed'; message: string }
@@ -62,16 +72,19 @@ async function workerScript(): Promise<{ script: string | URL; evalSource: boole
     if (u.protocol === 'file:' && existsSync(fileURLToPath(u))) return { script: u, evalSource: false };
   }
   const ts = new URL(`./${name}.ts`, base);
-  try {
-    compiled ??= compileWorker(ts);
-    return { script: await compiled, evalSource: false };
-  } catch {
-    compiled = undefined;
-    return { script: tsWorkerBootstrap(ts, STARTUP_FAILED), evalSource: true };
-  }
+  if (!compileFailed)
+    try {
+      compiled ??= compileWorker(ts);
+      return { script: await compiled, evalSource: false };
+    } catch {
+      // No esbuild here (it comes with tsx) or an unwritable node_modules: remember, and use the tsx bootstrap.
+      compileFailed = true;
+    }
+  return { script: tsWorkerBootstrap(ts, STARTUP_FAILED), evalSource: true };
 }
 
 let compiled: Promise<URL> | undefined;
+let compileFailed = false;
 
 /** Bundle the worker's TypeScript entry (onnxruntime-node external) into a content-addressed .mjs file. */
 async function compileWorker(entry: URL): Promise<URL> {
@@ -115,9 +128,9 @@ export const VOXEL_RUNS_PER_WORKER = 1.5e6;
 
 /**
  * How many workers and threads each for `runs` network runs of a `tileVox`-voxel patch on `threads` cores: one
- * worker per core up to 4 (beyond that, fewer workers with more threads each — only measured on 2 cores), each
- * with at least VOXEL_RUNS_PER_WORKER of work, at most `maxWorkersByMemory`; fewer than 2 workers means "run
- * in-process".
+ * worker per core up to 4 (beyond that, fewer workers with more threads each — only measured on 2 cores; the
+ * `threads % workers` spare threads go to the first workers, see NetworkPool.start), each with at least
+ * VOXEL_RUNS_PER_WORKER of work, at most `maxWorkersByMemory`; fewer than 2 workers means "run in-process".
  */
 export function poolShape(threads: number, runs: number, tileVox: number, maxWorkersByMemory: number): { workers: number; threadsPerWorker: number } {
   const workers = Math.max(1, Math.min(threads, Math.floor((runs * tileVox) / VOXEL_RUNS_PER_WORKER), 4, Math.floor(maxWorkersByMemory)));
@@ -149,15 +162,17 @@ export class NetworkPool {
    * Start `workers` threads and their sessions; resolves once every worker is ready. Rejects with a MODEL error
    * (and stops every worker) when a session cannot be created.
    */
-  static async start(init: TileWorkerInit, workers: number, modelId: string): Promise<NetworkPool> {
+  static async start(init: TileWorkerInit, workers: number, modelId: string, threads: number = init.threadsPerWorker * workers): Promise<NetworkPool> {
     const { script, evalSource } = await workerScript();
     const started: Worker[] = [];
     try {
       const metas = await Promise.all(
-        Array.from({ length: workers }, () => {
+        Array.from({ length: workers }, (_, i) => {
+          // Spare threads (threads not divisible by workers) go to the first workers, so no core is left idle.
+          const workerInit: TileWorkerInit = { ...init, threadsPerWorker: init.threadsPerWorker + (i < threads - init.threadsPerWorker * workers ? 1 : 0) };
           // A compiled worker needs none of this process's loader flags (under tsx they would load tsx's loader into
           // every worker: ≈ 0.1 s each); the tsx bootstrap registers its own.
-          const worker = new Worker(script, { eval: evalSource, workerData: init, stdout: false, stderr: false, execArgv: [] });
+          const worker = new Worker(script, { eval: evalSource, workerData: workerInit, stdout: false, stderr: false, execArgv: [] });
           started.push(worker);
           return new Promise<SessionMeta[]>((resolve, reject) => {
             const onMessage = (m: TileWorkerOut): void => {
@@ -231,7 +246,7 @@ export class NetworkPool {
    */
   run(fold: number, input: Float32Array, variants: readonly (readonly number[])[]): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new DelineateError('INTERNAL', 'network pool is closed'));
+    if (this.closed) return Promise.reject(new DelineateError('INTERNAL', `Model ${this.modelId}: the network pool is closed`, { subject: this.modelId }));
     return new Promise<Float32Array>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, fold, input, variants: variants.map((v) => [...v]), resolve, reject });
       this.dispatch();
@@ -245,8 +260,14 @@ export class NetworkPool {
    * after throwing an instance of 'Napi::Error'"), so a worker is terminated only if it has not exited
    * `graceMs` after being asked to.
    */
-  async close(graceMs = 60_000): Promise<void> {
-    if (this.closed) return;
+  close(graceMs = 60_000): Promise<void> {
+    this.closing ??= this.stop(graceMs);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async stop(graceMs: number): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
     await Promise.all(

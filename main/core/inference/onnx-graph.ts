@@ -3,7 +3,8 @@
  * engine uses. Only the fields the rewrites touch are interpreted; every other field is kept byte for byte, so a
  * rewritten model differs from its source only where a rewrite changed it.
  *
- * Rewrite: {@link splitPointwiseHead} — a network whose output is produced by a final pointwise (1×1×1 or 1×1)
+ * Rewrites: {@link rewriteStridedConvTranspose} — 3-D kernel = stride ConvTranspose as pointwise Conv + DepthToSpace
+ * (faster on the CPU, and runnable on the WebGPU provider; see its doc). {@link splitPointwiseHead} — a network whose output is produced by a final pointwise (1×1×1 or 1×1)
  * Conv (nnU-Net's segmentation head, any many-class U-Net) is cut into a *body* (everything up to the head's
  * input features) and *heads*, each the same Conv restricted to a contiguous range of output classes. The engine
  * then never needs the whole `classes × patch` output at once: onnxruntime-node always copies an output into a new
@@ -364,6 +365,7 @@ export function rewriteStridedConvTranspose(model: Uint8Array): { model: Uint8Ar
     const name = firstStr(t, TENSOR_NAME);
     if (name !== undefined) inits.set(name, { i, t });
   });
+  const graphInputs = new Set(fieldsOf(g, GRAPH_INPUT).map((f) => firstStr(pbDecode(f.v as Uint8Array), VI_NAME)));
   const uses = new Map<string, number>();
   const nodes = g.map((f, i) => ({ f, i })).filter(({ f }) => f.no === GRAPH_NODE).map(({ f, i }) => ({ f, i, n: pbDecode(f.v as Uint8Array) }));
   for (const { n } of nodes) for (const x of fieldsOf(n, NODE_INPUT)) uses.set(strOf(x), (uses.get(strOf(x)) ?? 0) + 1);
@@ -449,12 +451,14 @@ export function rewriteStridedConvTranspose(model: Uint8Array): { model: Uint8Ar
       const cCo = c('cCo', Co);
       const c1 = c('c1', 1);
       const c2 = c('c2', 2);
-      const c4 = c('c4', 4);
       emit('Mul', [`${p}D`, `${p}H`], [`${p}DH`]);
       emit('Concat', [`${p}N`, c4Co, `${p}DH`, `${p}W`], [`${p}shape4`], [attrInt('axis', 0)]);
-      emit('Mul', [`${p}H`, `${p}W`], [`${p}HW`]);
-      emit('Mul', [`${p}HW`, c4], [`${p}HW4`]);
-      emit('Concat', [`${p}N`, cCo, `${p}D`, c1, `${p}HW4`], [`${p}shapeStack`], [attrInt('axis', 0)]);
+      if (kd === 2) {
+        const c4 = c('c4', 4);
+        emit('Mul', [`${p}H`, `${p}W`], [`${p}HW`]);
+        emit('Mul', [`${p}HW`, c4], [`${p}HW4`]);
+        emit('Concat', [`${p}N`, cCo, `${p}D`, c1, `${p}HW4`], [`${p}shapeStack`], [attrInt('axis', 0)]);
+      }
       const d2s: string[] = [];
       parts.forEach((part, dz) => {
         emit('Reshape', [part, `${p}shape4`], [`${part}_r`]);
@@ -479,7 +483,8 @@ export function rewriteStridedConvTranspose(model: Uint8Array): { model: Uint8Ar
       [wName, wInit],
       [bName, bInit],
     ] as const)
-      if (name && init && uses.get(name) === 1) dropInit.add(init.i);
+      // Only weights nothing else reads: not another node's input, not a graph input (keep_initializers_as_inputs).
+      if (name && init && uses.get(name) === 1 && !graphInputs.has(name)) dropInit.add(init.i);
   }
   if (!replace.size) return null;
   const ng: PbMessage = [];

@@ -21,7 +21,11 @@ const post = (m: TileWorkerOut, transfer: ArrayBuffer[] = []): void => port.post
 async function main(): Promise<void> {
   const sessions: ort.InferenceSession[] = [];
   try {
-    for (const f of init.folds) sessions.push(await createSession(f.bytes ?? f.path, { device: 'cpu', threads: init.threadsPerWorker }, f.path));
+    for (const f of init.folds) {
+      sessions.push(await createSession(f.bytes ?? f.path, { device: 'cpu', threads: init.threadsPerWorker }, f.path));
+      // The session has its own copy of the weights: let this one go.
+      delete f.bytes;
+    }
   } catch (e) {
     for (const s of sessions) await s.release();
     post({ type: 'failed', message: (e as Error).message });
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
     if (m.type === 'close') {
       closing = true;
       chain = chain.then(async () => {
-        for (const s of sessions) await s.release();
+        for (const s of sessions) await s.release().catch(() => {});
         port.close();
       });
       return;
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
           const out = await sessions[m.fold]!.run({ [inputName]: new ort.Tensor('float32', input, inDims) }, [outputName]);
           const t = out[outputName] as ort.Tensor;
           if (t.type !== 'float32' || t.data.length !== outChannels * tileVox) {
+            t.dispose();
             post({ type: 'error', id: m.id, message: `output '${outputName}' is ${t.type} [${t.dims.join(', ')}], expected float32 [1, ${outChannels}, ${spatial.join(', ')}]`, kind: 'shape' });
             return;
           }

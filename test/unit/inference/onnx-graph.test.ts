@@ -141,6 +141,36 @@ describe('rewriteStridedConvTranspose', () => {
       await b.release();
     });
 
+  it('keeps a ConvTranspose weight that is also a graph input (keep_initializers_as_inputs exports)', async () => {
+    const bytes = fixture('multiclass-unet');
+    const td = new TextDecoder();
+    const te = new TextEncoder();
+    const model = pbDecode(bytes);
+    const gi = model.findIndex((f) => f.no === 7);
+    const graph = pbDecode(model[gi]!.v as Uint8Array);
+    const ct = graph
+      .filter((f) => f.no === 1)
+      .map((f) => pbDecode(f.v as Uint8Array))
+      .find((n) => n.some((f) => f.no === 4 && td.decode(f.v as Uint8Array) === 'ConvTranspose'))!;
+    const weight = td.decode(ct.filter((f) => f.no === 1)[1]!.v as Uint8Array);
+    // A graph input (ValueInfoProto: name only) with the weight's name, as torch.onnx writes with keep_initializers_as_inputs.
+    graph.push({ no: 11, wt: 2, v: pbEncode([{ no: 1, wt: 2, v: te.encode(weight) }]) });
+    const withInput = pbEncode(model.map((f, i) => (i === gi ? { no: 7, wt: 2 as const, v: pbEncode(graph) } : f)));
+    const r = rewriteStridedConvTranspose(withInput)!;
+    const names = pbDecode(pbDecode(r.model).find((f) => f.no === 7)!.v as Uint8Array)
+      .filter((f) => f.no === 5)
+      .map((f) => td.decode(pbDecode(f.v as Uint8Array).find((x) => x.no === 8)!.v as Uint8Array));
+    expect(names).toContain(weight);
+    const s = await ort.InferenceSession.create(r.model, OPTS);
+    const x = noise(16 * 32 * 32, 3);
+    const y = (await s.run({ input: new ort.Tensor('float32', x, [1, 1, 16, 32, 32]) })).output!.data as Float32Array;
+    const ref = await ort.InferenceSession.create(bytes, OPTS);
+    const yRef = (await ref.run({ input: new ort.Tensor('float32', x, [1, 1, 16, 32, 32]) })).output!.data as Float32Array;
+    expect(Array.from(y)).toEqual(Array.from(yRef));
+    await s.release();
+    await ref.release();
+  });
+
   it('leaves 2-D networks and models without a kernel = stride ConvTranspose alone', () => {
     // 2-D: a 2-D pointwise Conv would take ONNX Runtime's NCHWc kernels and change the last bit (bundled model).
     for (const f of ['test/fixtures/engine/multiclass-2d/fold_0.onnx', 'test/fixtures/engine/tcia-mr-2d/fold_0.onnx', 'native-models/brain-tumour-t1c/fold_0.onnx'])
