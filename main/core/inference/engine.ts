@@ -313,7 +313,6 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // From here on the workers may be starting: whatever leaves segment() (result, error, cancellation) first lets
   // them release their sessions and exit (see NetworkPool.close; close() is idempotent).
   try {
-
     // ---- preprocessing
     opts.onProgress?.({ stage: 'preprocess', done: 0, total: 1 });
     const pre = preprocess(m, inputs, names);
