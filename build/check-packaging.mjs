@@ -199,7 +199,7 @@ export function checkPackedApp(appOutDir, root = PROJECT_ROOT) {
   const unpackedDir = join(resources, 'app.asar.unpacked');
   const unpacked = existsSync(unpackedDir) ? walkFiles(unpackedDir) : [];
 
-  for (const p of ['/package.json', '/out/main/index.js', '/out/main/compute.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/node_modules/onnxruntime-node/package.json', '/node_modules/itk-wasm/package.json', '/node_modules/@itk-wasm/image-io/package.json', '/node_modules/@itk-wasm/dicom/package.json'])
+  for (const p of ['/package.json', '/out/main/index.js', '/out/main/compute.js', '/out/main/tile-worker.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/node_modules/onnxruntime-node/package.json', '/node_modules/itk-wasm/package.json', '/node_modules/@itk-wasm/image-io/package.json', '/node_modules/@itk-wasm/dicom/package.json'])
     if (!paths.has(p)) problems.push(`app.asar lacks ${p}`);
   const forbidden = [
     [/^\/main\//, 'TypeScript sources (main/)'],
