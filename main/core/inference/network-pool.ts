@@ -119,10 +119,11 @@ interface PoolWorker {
 }
 
 /**
- * Network work (runs × patch voxels) a worker must have to pay for its start (≈ 0.3 s of CPU to load and optimise
- * its sessions): about 4 runs of the bench's 24×128×128 patch. Measured on 2 cores: the bench net's 4 runs take
- * 2.3 s in-process vs 2.4–2.6 s with 2 workers, its 32 runs 13.8–14.8 s vs 10.8–11.7 s; the bundled 2d model
- * (160² patch, ≈ 20 ms a run) 22 runs 0.80–0.98 s vs 0.93–1.08 s, 264 runs 5.8–6.1 s vs 4.4–4.6 s.
+ * Network work (runs × patch voxels) a worker must have to pay for its start (60–120 ms for a pool of two, plus
+ * the CPU it takes from preprocessing): about 4 runs of the bench's 24×128×128 patch. Measured on 2 cores, whole
+ * segment() in-process vs 2 workers: the bench net's 4 runs 2.08–2.16 s vs 2.11 s (equal), its 32 runs
+ * 13.8–14.8 s vs 10.1–10.8 s; the bundled 2d model (160² patch, ≈ 20 ms a run) 22 runs 0.76–0.88 s vs 0.81–0.93 s,
+ * 264 runs 5.2–5.4 s vs 4.1–4.2 s.
  */
 export const VOXEL_RUNS_PER_WORKER = 1.5e6;
 
