@@ -33,9 +33,9 @@
  *   variants at once: 8 passes 3.0–3.2 s (1 session × 2 threads) → 2.6 s incl. start; two concurrent 1-thread
  *   sessions run at the solo speed (568/571 vs 567 ms per pass), so nothing is lost to memory bandwidth. Outputs do
  *   not depend on the thread count (checked bit for bit for 1, 2, 3 threads); label maps identical to the
- *   in-process path (test/unit/inference/pool.test.ts). Costs ≈ 0.3 s of CPU per worker to start (overlapped with
- *   preprocessing, which it slows by ≈ 0.2 s) and ≈ 180 MB of RSS per worker on this net; used only with
- *   ≥ 1.5 M run-voxels of work per worker (see poolShape).
+ *   in-process path (test/unit/inference/pool.test.ts). A pool of two starts in 60–120 ms (overlapped with
+ *   preprocessing; see the worker-start bullet below for what it cost before) and adds ≈ 180 MB of RSS per worker
+ *   on this net; used only with ≥ 1.5 M run-voxels of work per worker (see poolShape).
  * - Result, `npm run bench -- inference` (idle machine, medians of 3 alternating pairs, per-pair range):
  *   PGBM-001 MR (4 tiles): TTA 10.4 vs 10.3 s (1.01; 1.01–1.04 — before this session 1.24–1.35), no TTA 2.07 vs
  *   1.48 s (1.40; 1.38–1.48: 4 runs stay in-process, 2 workers measured equal); head CT (8 tiles): TTA 19.5 vs
