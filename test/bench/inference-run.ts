@@ -1,6 +1,6 @@
 /**
  * Delineate side of inference.bench.ts, run as its own process so that its peak RSS is its own:
- * `tsx test/bench/inference-run.ts <modelDir> <input>... [--no-tta] [--accumulation float16|float32] [--threads n] [--workers n]`.
+ * `tsx test/bench/inference-run.ts <modelDir> <input>... [--no-tta] [--accumulation float16|float32] [--threads n] [--workers n] [--warmup]`.
  * Reads the inputs, segments, prints one JSON line with stage timings (wall), CPU seconds of this process (all
  * threads, user + system) for reading and for segmenting, peak RSS (VmHWM) and the label map's
  * agreement with `<modelDir>/torch_labels.npy` when present (nnU-Net's labels, C-order [k, j, i] uint8).
@@ -14,13 +14,20 @@ const args = process.argv.slice(2);
 const flag = (n: string): string | undefined => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : undefined);
 const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && ['--accumulation', '--threads', '--workers'].includes(args[i - 1]!)));
 const [modelDir, ...inputs] = positional as [string, ...string[]];
-const t0 = performance.now();
-const cpu0 = process.cpuUsage();
+let t0 = performance.now();
+let cpu0 = process.cpuUsage();
 const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / 1e6;
 };
 const model = await loadModel(modelDir);
+if (args.includes('--warmup')) {
+  // Steady state: the timed run is the process's second (as in a batch or the app), after one untimed run.
+  const warm = await Promise.all(inputs.map((p) => readImageFile(p)));
+  await segment(model, warm, { device: 'cpu', tta: !args.includes('--no-tta') });
+  t0 = performance.now();
+  cpu0 = process.cpuUsage();
+}
 const vols = await Promise.all(inputs.map((p) => readImageFile(p)));
 const tRead = performance.now();
 const cpuRead = process.cpuUsage();
