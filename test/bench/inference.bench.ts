@@ -44,8 +44,9 @@
  *   differing from nnU-Net: 0 (TTA) and 3–4 (no TTA) voxels. With nnU-Net's default widths on the MR
  *   (DELINEATE_BENCH_FEATURES=32,64,128,256,320,320), single pairs: TTA 35.5 vs 41.7 s (0.85) and 37.6 vs 34.6 s
  *   (1.09) — PyTorch itself moved by 20 % between the two; no TTA 6.2–6.4 vs 5.0–5.3 s (1.18–1.26).
- *   Per network pass the workers are ≈ 10 % ahead of PyTorch's 2 threads (0.32 vs 0.36 s effective, measured the
- *   same minute); on small volumes fixed costs decide: reading (itk-wasm) + preprocessing 0.39 s vs 0.19 s
+ *   Per network pass the two workers are about level with PyTorch's 2 threads (0.30–0.32 s effective vs 0.30–0.36 s,
+ *   depending on the minute), while one session on 2 threads (few runs, no TTA) is slower (≈ 0.39 s: its
+ *   InstanceNormalization stays on one thread); on small volumes fixed costs decide: reading (itk-wasm) + preprocessing 0.39 s vs 0.19 s
  *   (SimpleITK + nnU-Net, whose network set-up the reference script does not time), the final rows' division and
  *   export 0.16 s vs 0.12 s; on larger volumes nnU-Net's own export (scipy resampling of the logits, 2 s on the CT)
  *   weighs instead.
