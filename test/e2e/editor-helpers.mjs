@@ -1,5 +1,5 @@
 /**
- * Helpers of the segmentation e2e tests (editor.e2e.mjs, workflow.e2e.mjs): open a series through the web host's path
+ * Helpers of the e2e tests (editor, workflow, mesh, planes): open a file or series through the web host's path
  * dialog, wait for renders and statistics, read the overlay and the segment table, drag strokes. Not a test file
  * (run.mjs runs only *.e2e.mjs).
  */
@@ -9,6 +9,17 @@
 export async function settle(page) {
   await page.waitForSelector('[data-testid=view-grid][data-render-pending=false]');
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+/** Open the image file `path` with the path dialog and wait until its series is shown (not yet drawn). */
+export async function openFile(page, path) {
+  await page.waitForSelector('[data-testid=open-file]:not([disabled])', { timeout: 30_000 });
+  await page.click('[data-testid=open-file]');
+  await page.waitForSelector('[data-testid=path-entries] .entry');
+  await page.fill('[data-testid=path-input]', path);
+  await page.click('[data-testid=path-open]');
+  await page.waitForSelector('[data-testid=path-dialog]', { state: 'detached' });
+  await page.waitForSelector('[data-testid=series-item].shown', { timeout: 120_000 });
 }
 
 /** Open `folder` with the path dialog, then show the series whose item title matches `pattern`. */

@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openFile } from './editor-helpers.mjs';
 import { decodePng } from './png.mjs';
 
 const CT = ['invesalius-cranium-ct', 'cranium_ct.nii.gz'];
@@ -39,13 +40,7 @@ export default async function meshE2e(ctx) {
   const out = mkdtempSync(join(tmpdir(), 'delineate-e2e-mesh-'));
 
   // ---- open the CT and its bone mask ----
-  await page.waitForSelector('[data-testid=open-file]:not([disabled])', { timeout: 30_000 });
-  await page.click('[data-testid=open-file]');
-  await page.waitForSelector('[data-testid=path-entries] .entry');
-  await page.fill('[data-testid=path-input]', ct);
-  await page.click('[data-testid=path-open]');
-  await page.waitForSelector('[data-testid=path-dialog]', { state: 'detached' });
-  await page.waitForSelector('[data-testid=series-item].shown', { timeout: 120_000 });
+  await openFile(page, ct);
   await waitLoaded(page);
   await page.fill('[data-testid=open-path]', bone);
   await page.click('[data-testid=open-seg]');

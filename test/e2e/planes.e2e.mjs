@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { openFile } from './editor-helpers.mjs';
 
 /** Axis-aligned (direction diag(−1, 1, 1)): the coronal cut through the cursor spans the whole L–R × I–S extent. */
 const CT = ['invesalius-cranium-ct', 'cranium_ct.nii.gz'];
@@ -31,13 +32,7 @@ export default async function planesE2e(ctx) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
 
-  await page.waitForSelector('[data-testid=open-file]:not([disabled])', { timeout: 30_000 });
-  await page.click('[data-testid=open-file]');
-  await page.waitForSelector('[data-testid=path-entries] .entry');
-  await page.fill('[data-testid=path-input]', ct);
-  await page.click('[data-testid=path-open]');
-  await page.waitForSelector('[data-testid=path-dialog]', { state: 'detached' });
-  await page.waitForSelector('[data-testid=series-item].shown', { timeout: 120_000 });
+  await openFile(page, ct);
   await page.waitForFunction(
     () => document.querySelector('[data-testid=progress]') === null && document.querySelector('[data-testid=view-grid]')?.getAttribute('data-loaded') === 'true',
     null,

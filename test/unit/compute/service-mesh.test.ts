@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SegmentationData } from '../../../main/common/api';
-import { DelineateError, isCancelled } from '../../../main/common/errors';
+import { isCancelled } from '../../../main/common/errors';
 import type { MeshSegmentsResult } from '../../../main/common/mesh';
 import type { MeshBuildResult, MeshExportResult } from '../../../main/common/mesh-service';
 import type { Progress } from '../../../main/common/progress';
@@ -22,6 +22,7 @@ import { ComputeService } from '../../../main/compute/service';
 import { readImageFile } from '../../../main/core/io/index';
 import { labelmapFromVolume, meshSegments } from '../../../main/core/mesh/index';
 import { dataPath, hasData } from '../../helpers/data';
+import { rejection } from '../../helpers/errors';
 
 const DIR = 'tcia-brain-tumor-progression/nifti/PGBM-003_03-29-1995';
 const IMAGE = `${DIR}/PGBM-003_03-29-1995_T1post.nii.gz`;
@@ -37,15 +38,6 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 function opts(progress: Progress[] = [], signal = new AbortController().signal): HandlerOptions {
   return { signal, onProgress: (p) => progress.push(p) };
-}
-
-async function rejection(p: Promise<unknown>): Promise<DelineateError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DelineateError);
-  return e as DelineateError;
 }
 
 describe.skipIf(!hasData(IMAGE, MASK))('compute service: mesh.build / mesh.export on a real tumour mask', () => {

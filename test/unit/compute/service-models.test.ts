@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelEstimate } from '../../../main/common/api';
-import { DelineateError } from '../../../main/common/errors';
 import type { Volume, VolumeInfo } from '../../../main/common/volume';
 import { core } from '../../../main/compute/core';
 import type { HandlerOptions } from '../../../main/compute/server';
@@ -22,6 +21,7 @@ import { maskBbox, nonzeroMask, preprocess, toTensor, type Vec3n } from '../../.
 import { readImageFile } from '../../../main/core/io/index';
 import { listModels, loadModel, type LoadedModel } from '../../../main/core/models/registry';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
+import { rejection } from '../../helpers/errors';
 
 const IMAGE = 'tcia-brain-tumor-progression/nifti/PGBM-003_03-29-1995/PGBM-003_03-29-1995_T1post.nii.gz';
 /** Another patient's T1post: another grid. */
@@ -32,15 +32,6 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 function opts(signal = new AbortController().signal): HandlerOptions {
   return { signal, onProgress: () => {} };
-}
-
-async function rejection(p: Promise<unknown>): Promise<DelineateError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(DelineateError);
-  return e as DelineateError;
 }
 
 describe('plan: non-zero box and sliding window', () => {
