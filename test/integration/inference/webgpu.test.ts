@@ -1,6 +1,7 @@
 /**
- * The WebGPU execution provider, proven on the CPU with Mesa's lavapipe (software Vulkan). Runs only when
- * VK_ICD_FILENAMES is set — fetch lavapipe first (outside the repo):
+ * The WebGPU execution provider, proven on the CPU with Mesa's lavapipe (software Vulkan). Runs when
+ * VK_ICD_FILENAMES is set — CI (.ci/run) fetches lavapipe and sets it, and with CI=true a missing lavapipe fails
+ * here instead of skipping; locally, fetch it first (outside the repo):
  *   eval "$(test/integration/inference/fetch-lavapipe.sh /work/lavapipe)"
  *   npx vitest run test/integration/inference/webgpu.test.ts
  * The real third-party MeshNet (Conv3d only) must give the same labels as its reference output, as on the CPU.
@@ -21,6 +22,12 @@ import { ort } from '../../../main/core/inference/session';
 import { dataPath, hasData, PROJECT_ROOT } from '../../helpers/data';
 
 const enabled = Boolean(process.env.VK_ICD_FILENAMES);
+
+describe.runIf(process.env.CI === 'true' && !enabled)('WebGPU provider in CI', () => {
+  it('has lavapipe (VK_ICD_FILENAMES, set by .ci/run)', () => {
+    throw new Error('VK_ICD_FILENAMES is not set: CI must fetch lavapipe (test/integration/inference/fetch-lavapipe.sh) so the WebGPU tests run');
+  });
+});
 
 describe.skipIf(!enabled || !hasData('meshnet-onnx-gwm/model.onnx'))('WebGPU provider (lavapipe)', () => {
   it('MeshNet on WebGPU gives the reference labels', { timeout: 1_800_000 }, async () => {
