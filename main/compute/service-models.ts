@@ -136,7 +136,7 @@ export class ModelsEstimator {
     // thread count; the workers share the runs.
     let modelBytes = 0;
     for (const f of folds) modelBytes += (await stat(f.path)).size;
-    const pool = device === 'cpu' ? cpuNetworkPool(m, networkRuns, undefined, modelBytes) : { workers: 1, threadsPerWorker: undefined };
+    const pool = device === 'cpu' ? cpuNetworkPool(m, networkRuns, undefined, modelBytes, folds.length) : { workers: 1, threadsPerWorker: undefined };
     let sum = 0;
     for (const f of folds) {
       throwIfCancelled(options.signal);

@@ -44,7 +44,8 @@ import { keepLargestComponent } from './postprocess';
 import { cropTensor, preprocess, type PreprocessRecord, toTensor, type Vec3n } from './preprocess';
 import { axisOrders, resizeChannel, separateZAxis } from './resample';
 import { createSession, type DeviceName, ort, resolveDevice } from './session';
-import { NetworkPool, poolShape, type SessionMeta } from './network-pool';
+import { NetworkPool, networkCostFactor, poolShape, type SessionMeta } from './network-pool';
+import { keepWarmNetwork, releaseWarmNetwork, takeWarmNetwork } from './warm-network';
 import { flipInto, mirrorCombinations } from './tta';
 import { networkGeometry, slidingWindowPlan } from './plan';
 import { blendingWeights } from './tiling';
@@ -81,6 +82,11 @@ export interface SegmentOptions extends JobOptions {
   headClasses?: number;
   /** Names of the inputs for messages (file paths). */
   inputNames?: string[];
+  /**
+   * Keep the network (sessions or worker pool) loaded for the next run with the same fold files, device and
+   * settings, for WARM_NETWORK_IDLE_MS (./warm-network.ts; default true). False releases it at the end of this run.
+   */
+  keepWarm?: boolean;
   /** Human-readable log lines (device choice, fallbacks). */
   log?: (line: string) => void;
   /**
@@ -103,6 +109,8 @@ export interface SegmentStats {
   accumulation: 'float16' | 'float32';
   /** Pointwise heads per fold when the network ran as body + heads (1: whole). */
   heads: number;
+  /** Whether the network was kept warm from the previous run (no file reading, rewriting or session start). */
+  networkWarm: boolean;
   seconds: { preprocess: number; inference: number; total: number };
 }
 
@@ -141,10 +149,10 @@ const NETWORK_WORKER_BYTES_PER_VOXEL = 1024;
  * all (workers 1 = the network runs in the calling thread, on all `threads`): none for tiles whose output reaches
  * 128 MiB (those run in-process, split into heads), else ./network-pool.ts `poolShape` within a memory budget of
  * a quarter of this machine's (or container's) memory, counting NETWORK_WORKER_BYTES_PER_VOXEL per patch voxel
- * and twice the folds' ONNX bytes (`modelBytes`, all folds together) per worker. Also used by the models panel's
- * time estimate.
+ * and twice the folds' ONNX bytes (`modelBytes`, all `folds` together) per worker; the work a worker needs scales
+ * with the fold size (networkCostFactor). Also used by the models panel's time estimate.
  */
-export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0): { workers: number; threadsPerWorker: number } {
+export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0, folds = 1): { workers: number; threadsPerWorker: number } {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   if (networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return { workers: 1, threadsPerWorker: threads };
   // A container's memory limit where there is one (Node ≥ 19.6; 0 or undefined when none).
@@ -152,11 +160,18 @@ export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number =
   const memory = Math.min(totalmem(), constrained);
   // Per worker: activations, plus every fold's weights twice (the session's copy and ONNX Runtime's prepacked one).
   const perWorker = tileVox * NETWORK_WORKER_BYTES_PER_VOXEL + 2 * modelBytes;
-  return poolShape(threads, runs, tileVox, memory / 4 / perWorker);
+  return poolShape(threads, runs, tileVox, memory / 4 / perWorker, networkCostFactor(modelBytes / Math.max(1, folds)));
 }
 
 /** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */
 const HEAD_OUTPUT_BYTES = 64 * 2 ** 20;
+
+/** A network kept warm between runs (./warm-network.ts): the worker pool, or the in-process runners and all their sessions. */
+interface WarmValue {
+  pool?: NetworkPool;
+  runners?: FoldRunner[];
+  sessions?: ort.InferenceSession[];
+}
 
 /** How one fold runs: the whole network, or its body (null: the head reads the input) and pointwise heads. */
 interface FoldRunner {
@@ -254,36 +269,65 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const spatialDims = inDims.slice(2);
   const maxHeadClasses = opts.headClasses ?? (device === 'cpu' && bigTiles ? Math.max(2, Math.floor(HEAD_OUTPUT_BYTES / (tileVox * 4))) : 0);
   const threads = opts.threads ?? availableParallelism();
-  // On the CPU and WebGPU, 3-D kernel = stride ConvTransposes run as pointwise Conv + DepthToSpace (see
-  // onnx-graph.ts): on the CPU bit-identical and ~8 % faster per pass; on WebGPU it is what lets 3-D U-Nets run at
-  // all (its provider has no 3-D ConvTranspose: "Only Conv2d or Conv1d are supported"). 2-D models are never
-  // rewritten, so their files are not read here (the bundled model's three folds: 76–146 ms per run). A file that
-  // cannot be read here is left to the session's own error below.
-  const foldModels: { path: string; bytes?: Uint8Array; fileBytes: number }[] = [];
-  for (const f of useFolds) {
-    let bytes: Uint8Array | undefined;
-    let fileBytes = 0;
-    try {
-      if (!is2d && (device === 'cpu' || device === 'webgpu')) {
-        const file = new Uint8Array(await readFile(f.path));
-        fileBytes = file.length;
-        bytes = rewriteStridedConvTranspose(file)?.model;
-      } else fileBytes = (await stat(f.path)).size;
-    } catch {
-      bytes = undefined;
-    }
-    foldModels.push({ path: f.path, fileBytes, ...(bytes ? { bytes } : {}) });
-  }
+  // The fold files' identities (size, times, inode) and sizes, without reading them: a network kept warm from the
+  // previous run (./warm-network.ts) is reused only for the very same files, device and settings.
+  const foldStats = await Promise.all(useFolds.map((f) => stat(f.path, { bigint: true }).catch(() => undefined)));
   // CPU worker pool (./network-pool.ts) for whole networks of ordinary size; GPU providers, split many-class
   // networks and huge tiles stay in this thread. Memory: each worker holds its own sessions and activations,
   // budgeted at NETWORK_WORKER_BYTES_PER_VOXEL per patch voxel against a quarter of the machine's memory.
   const poolable = device === 'cpu' && maxHeadClasses === 0 && !bigTiles;
+  const modelBytes = foldStats.reduce((sum, st) => sum + Number(st?.size ?? 0), 0);
   const shapeFor = (runsTotal: number): { workers: number; threadsPerWorker: number } => {
     if (!poolable) return { workers: 1, threadsPerWorker: threads };
-    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads, foldModels.reduce((sum, f) => sum + (f.bytes?.length ?? f.fileBytes), 0));
+    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads, modelBytes, useFolds.length);
     const workers = Math.max(1, Math.min(opts.networkWorkers, runsTotal));
     return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
   };
+  // The tile count this input will have (./plan.ts: the geometry preprocessing will produce, without computing it),
+  // so that the workers start now and load their sessions while this thread preprocesses (≈ 0.25 s saved). Inputs
+  // that preprocessing will refuse may not have a plan: then any mirroring or second fold (≥ 2 runs per tile) will do.
+  let plannedRuns = 1;
+  if (poolable)
+    try {
+      plannedRuns = slidingWindowPlan(m, networkGeometry(m, inputs).networkShape, step).tiles * useFolds.length * (combos.length + 1);
+    } catch {
+      plannedRuns = combos.length > 0 || useFolds.length > 1 ? Number.POSITIVE_INFINITY : 1;
+    }
+  const earlyShape = shapeFor(plannedRuns);
+  const usePool = earlyShape.workers >= 2;
+  const warmKey = foldStats.every((st) => st !== undefined)
+    ? JSON.stringify({
+        files: useFolds.map((f, i) => [f.path, String(foldStats[i]!.size), String(foldStats[i]!.mtimeNs), String(foldStats[i]!.ctimeNs), String(foldStats[i]!.ino)]),
+        device,
+        sessionSettings,
+        maxHeadClasses,
+        inDims,
+        A,
+        io: [m.onnx.inputName, m.onnx.outputName],
+        run: usePool ? earlyShape : 'in-process',
+      })
+    : undefined;
+  const warm = warmKey !== undefined && opts.keepWarm !== false ? takeWarmNetwork<WarmValue>(warmKey) : undefined;
+  // Another model (or other settings): free the network kept from before first, so two are never held at once.
+  if (!warm) await releaseWarmNetwork();
+  else log('network kept warm from the previous run');
+
+  // On the CPU and WebGPU, 3-D kernel = stride ConvTransposes run as pointwise Conv + DepthToSpace (see
+  // onnx-graph.ts): on the CPU bit-identical and ~8 % faster per pass; on WebGPU it is what lets 3-D U-Nets run at
+  // all (its provider has no 3-D ConvTranspose: "Only Conv2d or Conv1d are supported"). 2-D models are never
+  // rewritten, so their files are not read here (the bundled model's three folds: 76–146 ms per run). A file that
+  // cannot be read here is left to the session's own error below. Nothing is read for a network kept warm.
+  const foldModels: { path: string; bytes?: Uint8Array }[] = [];
+  for (const f of useFolds) {
+    let bytes: Uint8Array | undefined;
+    try {
+      // The Buffer itself (a Uint8Array): a copy of a 123 MB fold cost ≈ 80 ms.
+      if (!warm && !is2d && (device === 'cpu' || device === 'webgpu')) bytes = rewriteStridedConvTranspose(await readFile(f.path))?.model;
+    } catch {
+      bytes = undefined;
+    }
+    foldModels.push({ path: f.path, ...(bytes ? { bytes } : {}) });
+  }
   /** Start the pool; never rejects (a pool that cannot start leaves the network to this thread, with the reason logged). */
   const startPool = async (sh: { workers: number; threadsPerWorker: number }): Promise<NetworkPool | undefined> => {
     try {
@@ -299,18 +343,11 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       return undefined;
     }
   };
-  // The tile count this input will have (./plan.ts: the geometry preprocessing will produce, without computing it),
-  // so that the workers start now and load their sessions while this thread preprocesses (≈ 0.25 s saved). Inputs
-  // that preprocessing will refuse may not have a plan: then any mirroring or second fold (≥ 2 runs per tile) will do.
-  let plannedRuns = 1;
-  if (poolable)
-    try {
-      plannedRuns = slidingWindowPlan(m, networkGeometry(m, inputs).networkShape, step).tiles * useFolds.length * (combos.length + 1);
-    } catch {
-      plannedRuns = combos.length > 0 || useFolds.length > 1 ? Number.POSITIVE_INFINITY : 1;
-    }
-  const earlyShape = shapeFor(plannedRuns);
-  const early = earlyShape.workers >= 2 ? { shape: earlyShape, pool: startPool(earlyShape) } : undefined;
+  const early = usePool ? { shape: earlyShape, pool: warm?.value.pool ? Promise.resolve<NetworkPool | undefined>(warm.value.pool) : startPool(earlyShape) } : undefined;
+  /** Set once the run has finished: its sessions or pool are then kept warm instead of released. */
+  let keep = false;
+  /** Whether warm in-process sessions were taken over by the sliding window (which then releases or keeps them). */
+  let warmAdopted = false;
   // From here on the workers may be starting: whatever leaves segment() (result, error, cancellation) first lets
   // them release their sessions and exit (see NetworkPool.close; close() is idempotent).
   try {
@@ -359,13 +396,17 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
     } else throwIfCancelled(opts.signal);
     const runners: FoldRunner[] = [];
     const sessions: ort.InferenceSession[] = [];
-    if (!pool) {
+    if (!pool && warm?.value.runners) {
+      runners.push(...warm.value.runners);
+      sessions.push(...warm.value.sessions!);
+      warmAdopted = true;
+    } else if (!pool) {
       try {
         for (const f of foldModels) {
           const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
           sessions.push(s);
           checkSessionAgainstManifest(s, m, f.path, inDims, A);
-          const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? new Uint8Array(await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
+          const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? (await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;
           if (!split || split.heads.length < 2) {
             runners.push({ whole: s });
             continue;
@@ -709,9 +750,25 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
           }
         finalise(k0 + 1 < steps[0]!.length ? steps[0]![k0 + 1]! : P[0]);
       }
+      // Finished: keep the network for the next run when it is the kind this run's key names (a pool that could
+      // not start left the network to this thread).
+      keep = warmKey !== undefined && opts.keepWarm !== false && usePool === (pool !== undefined);
     } finally {
-      for (const s of sessions) await s.release();
-      await pool?.close();
+      if (keep) {
+        const value: WarmValue = pool ? { pool } : { runners, sessions };
+        await keepWarmNetwork({
+          key: warmKey!,
+          value,
+          release: async () => {
+            for (const s of sessions) await s.release();
+            await pool?.close();
+          },
+          ...(pool ? { setIdle: (idle: boolean) => pool.setIdle(idle), usable: () => pool.usable } : {}),
+        });
+      } else {
+        for (const s of sessions) await s.release();
+        await pool?.close();
+      }
     }
     const tInf = performance.now();
 
@@ -737,11 +794,16 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       bandBytes,
       accumulation,
       heads: headsPerFold,
+      networkWarm: warm !== undefined,
       seconds: { preprocess: (tPre - t0) / 1000, inference: (tInf - tInf0) / 1000, total: (performance.now() - t0) / 1000 },
     };
     return { labels, record: rec, stats, ...(probs ? { probabilities: probs } : {}) };
   } finally {
-    await (await early?.pool)?.close();
+    if (!keep) {
+      await (await early?.pool)?.close();
+      // Warm in-process sessions of a run that failed before its sliding window (e.g. an input refused by preprocessing).
+      if (!warmAdopted) for (const s of warm?.value.sessions ?? []) await s.release();
+    }
   }
 }
 

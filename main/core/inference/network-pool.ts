@@ -119,22 +119,37 @@ interface PoolWorker {
 }
 
 /**
- * Network work (runs × patch voxels) a worker must have to pay for its start (60–120 ms for a pool of two, plus
- * the CPU it takes from preprocessing): about 4 runs of the bench's 24×128×128 patch. Measured on 2 cores, whole
- * segment() in-process vs 2 workers: the bench net's 4 runs 2.08–2.16 s vs 2.11 s (equal), its 32 runs
- * 13.8–14.8 s vs 10.1–10.8 s; the bundled 2d model (160² patch, ≈ 20 ms a run) 22 runs 0.76–0.88 s vs 0.81–0.93 s,
- * 264 runs 5.2–5.4 s vs 4.1–4.2 s.
+ * Network work (runs × patch voxels, scaled by {@link networkCostFactor}) a worker must have to pay for its start
+ * (60–120 ms for a pool of two, plus the CPU it takes from preprocessing): about 4 runs of the bench's 24×128×128
+ * patch on its 9 MB PlainConvUNet. Measured on 2 cores, whole segment() in-process vs 2 workers: the bench net's 4
+ * runs 2.08–2.16 s vs 2.11 s (equal), its 32 runs 13.8–14.8 s vs 10.1–10.8 s; the bundled 2d model (160² patch,
+ * ≈ 20 ms a run) 22 runs 0.76–0.88 s vs 0.81–0.93 s, 264 runs 5.2–5.4 s vs 4.1–4.2 s.
  */
 export const VOXEL_RUNS_PER_WORKER = 1.5e6;
+
+/** Fold bytes of the network VOXEL_RUNS_PER_WORKER was measured with (the bench's PlainConvUNet 16…96). */
+export const REFERENCE_FOLD_BYTES = 9.5e6;
+
+/**
+ * How much more a run costs per patch voxel than with the reference network, from the fold file's size (wider
+ * networks have more weights and more operations per voxel): never below 1. A rough proxy, but the one that
+ * matters: nnU-Net's default widths (32…320, 123 MB a fold) make 4 runs of the same patch 2.8 s each on one
+ * thread, and 2 workers finish them 0.6–0.8 s sooner than one 2-thread session (5.8 vs 6.4–6.6 s), where the
+ * 9 MB network breaks even.
+ */
+export function networkCostFactor(foldBytes: number): number {
+  return Math.max(1, foldBytes / REFERENCE_FOLD_BYTES);
+}
 
 /**
  * How many workers and threads each for `runs` network runs of a `tileVox`-voxel patch on `threads` cores: one
  * worker per core up to 4 (beyond that, fewer workers with more threads each — only measured on 2 cores; the
  * `threads % workers` spare threads go to the first workers, see NetworkPool.start), each with at least
- * VOXEL_RUNS_PER_WORKER of work, at most `maxWorkersByMemory`; fewer than 2 workers means "run in-process".
+ * VOXEL_RUNS_PER_WORKER of work (× `costFactor`, see {@link networkCostFactor}), never more workers than runs, at
+ * most `maxWorkersByMemory`; fewer than 2 workers means "run in-process".
  */
-export function poolShape(threads: number, runs: number, tileVox: number, maxWorkersByMemory: number): { workers: number; threadsPerWorker: number } {
-  const workers = Math.max(1, Math.min(threads, Math.floor((runs * tileVox) / VOXEL_RUNS_PER_WORKER), 4, Math.floor(maxWorkersByMemory)));
+export function poolShape(threads: number, runs: number, tileVox: number, maxWorkersByMemory: number, costFactor = 1): { workers: number; threadsPerWorker: number } {
+  const workers = Math.max(1, Math.min(threads, runs, Math.floor((runs * tileVox * costFactor) / VOXEL_RUNS_PER_WORKER), 4, Math.floor(maxWorkersByMemory)));
   return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
 }
 
@@ -157,6 +172,22 @@ export class NetworkPool {
   /** Number of worker threads. */
   get size(): number {
     return this.workers.length;
+  }
+
+  /** Whether the pool can take runs (not closed, no worker lost, nothing queued or running). */
+  get usable(): boolean {
+    return !this.closed && !this.failure && !this.queue.length && this.workers.every((w) => !w.task);
+  }
+
+  /**
+   * Idle between runs (kept warm, ./warm-network.ts): the workers do not hold the process open (a CLI exits at once;
+   * measured: a process exits cleanly with idle workers that hold sessions). Taken again: they do.
+   */
+  setIdle(idle: boolean): void {
+    for (const w of this.workers) {
+      if (idle) w.worker.unref();
+      else w.worker.ref();
+    }
   }
 
   /**

@@ -99,6 +99,17 @@ describe('engine: bad input', () => {
     const dir = modelCopy('bad-sha', (m) => ((m.folds as { sha256: string }[])[0]!.sha256 = '0'.repeat(64)));
     await expectError(loadModel(dir), 'MODEL', /SHA-256 .* folds\[0\]\.sha256/);
   });
+
+  it('a fold file changed after it was verified is hashed again and refused (the per-process hash cache keys on size, times and inode)', async () => {
+    const dir = modelCopy('changed-after-load', () => {});
+    const first = await loadModel(dir);
+    const path = first.folds[0]!.path;
+    const bytes = readFileSync(path);
+    // Same size, one byte different, written in place: only the modification time and the content change.
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(path, bytes);
+    await expectError(loadModel(dir), 'MODEL', /SHA-256 .* folds\[0\]\.sha256/);
+  });
   it('an invalid manifest names the file and the field', async () => {
     const dir = modelCopy('bad-manifest', (m) => (m.patchSize = [48, 0, 32]));
     await expectError(loadModel(dir), 'MANIFEST', /manifest\.json: patchSize\[1\] must be a positive integer/);

@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { CancelledSignal } from '../../../main/common/errors';
 import type { Volume } from '../../../main/common/volume';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
-import { poolShape } from '../../../main/core/inference/network-pool';
+import { networkCostFactor, poolShape } from '../../../main/core/inference/network-pool';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
 
@@ -108,5 +108,12 @@ describe('CPU network pool = in-process network', () => {
     // The bundled 2d model (160² patch): fast preset on a 22-slice study in-process, accurate preset pooled.
     expect(poolShape(2, 22, 160 * 160, 10).workers).toBe(1);
     expect(poolShape(2, 264, 160 * 160, 10).workers).toBe(2);
+    // nnU-Net's default widths (123 MB folds): 4 runs of the bench patch are worth two workers, 1 run never is.
+    const wide = networkCostFactor(123e6);
+    expect(networkCostFactor(9e6)).toBe(1);
+    expect(wide).toBeCloseTo(12.9, 1);
+    expect(poolShape(2, 4, bench, 10, wide)).toEqual({ workers: 2, threadsPerWorker: 1 });
+    expect(poolShape(4, 3, bench, 10, wide)).toEqual({ workers: 3, threadsPerWorker: 1 });
+    expect(poolShape(2, 1, bench, 10, wide).workers).toBe(1);
   });
 });

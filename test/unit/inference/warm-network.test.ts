@@ -1,0 +1,114 @@
+/**
+ * A network kept warm between segment() calls (main/core/inference/warm-network.ts): the next run with the same fold
+ * files, device and settings reuses the sessions or the worker pool and gives the same network-grid logits and
+ * labels, bit for bit; anything else (other settings, a touched fold file, another model) starts cold and frees
+ * the kept one; a run that fails or is cancelled keeps nothing. Fixture networks on synthetic volumes.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CancelledSignal } from '../../../main/common/errors';
+import type { Volume } from '../../../main/common/volume';
+import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
+import { releaseWarmNetwork, warmNetworkKey } from '../../../main/core/inference/warm-network';
+import { loadModel } from '../../../main/core/models/registry';
+import { PROJECT_ROOT } from '../../helpers/data';
+
+function phantom(size: [number, number, number], phase: number): Volume {
+  const [nx, ny, nz] = size;
+  const data = new Int16Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) data[i + nx * (j + ny * k)] = Math.round(300 * Math.sin(i / 5 + phase) * Math.cos(j / 7) + 200 * Math.sin(k / 3) + 20 * ((i * 7 + j * 13 + k * 3) % 11));
+  return { size, spacingMm: [1.2, 1.2, 2.5], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dataType: 'int16', data };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'delineate-warm-'));
+/** A private copy of a fixture model (so that touching its files affects no other test). */
+function modelCopy(name: string): string {
+  const dir = join(tmp, `${name}-${Math.random().toString(36).slice(2)}`);
+  cpSync(`${PROJECT_ROOT}/test/fixtures/engine/${name}`, dir, { recursive: true });
+  return dir;
+}
+
+async function run(dir: string, channels: number, size: [number, number, number], opts: SegmentOptions): Promise<{ labels: string; rows: string; warm: boolean; workers: number }> {
+  const m = await loadModel(dir);
+  const h = createHash('sha256');
+  const inputs = Array.from({ length: channels }, (_, c) => phantom(size, c));
+  const res = await segment(m, inputs, { device: 'cpu', threads: 2, ...opts, onNetworkRow: (u, v) => h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).update(String(u)) });
+  return { labels: createHash('sha256').update(res.labels.data).digest('hex'), rows: h.digest('hex'), warm: res.stats.networkWarm, workers: res.stats.networkWorkers };
+}
+
+afterEach(async () => {
+  await releaseWarmNetwork();
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('network kept warm between runs', () => {
+  const cases: [string, number, [number, number, number], SegmentOptions][] = [
+    ['tcia-mr-2ch', 2, [70, 60, 20], { tta: true, networkWorkers: 1 }],
+    ['tcia-mr-2ch', 2, [70, 60, 20], { tta: true, networkWorkers: 2 }],
+    ['multiclass-unet', 1, [45, 40, 14], { tta: false, networkWorkers: 1, headClasses: 2 }],
+    ['multiclass-2d', 1, [45, 40, 6], { tta: true, networkWorkers: 2 }],
+  ];
+  for (const [model, channels, size, opts] of cases)
+    it(`${model} ${JSON.stringify(opts)}: the second run is warm and gives the same logits and labels`, { timeout: 300_000 }, async () => {
+      const dir = modelCopy(model);
+      const cold = await run(dir, channels, size, { ...opts, keepWarm: false });
+      expect(cold.warm).toBe(false);
+      expect(warmNetworkKey()).toBeUndefined();
+      const first = await run(dir, channels, size, opts);
+      expect(first.warm).toBe(false);
+      expect(warmNetworkKey()).toBeDefined();
+      const second = await run(dir, channels, size, opts);
+      expect(second.warm).toBe(true);
+      expect(second.workers).toBe(first.workers);
+      for (const r of [first, second]) {
+        expect(r.rows).toBe(cold.rows);
+        expect(r.labels).toBe(cold.labels);
+      }
+    });
+
+  it('other settings, a touched fold file or another model start cold', { timeout: 300_000 }, async () => {
+    const dir = modelCopy('tcia-mr-2ch');
+    const size: [number, number, number] = [70, 60, 20];
+    const opts: SegmentOptions = { tta: false, networkWorkers: 1 };
+    expect((await run(dir, 2, size, opts)).warm).toBe(false);
+    const key = warmNetworkKey();
+    // Other folds: another key (the kept network is freed first).
+    expect((await run(dir, 2, size, { ...opts, folds: [1] })).warm).toBe(false);
+    expect(warmNetworkKey()).not.toBe(key);
+    expect((await run(dir, 2, size, { ...opts, folds: [1] })).warm).toBe(true);
+    // A fold file rewritten or touched since: cold.
+    const m = await loadModel(dir);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(m.folds.find((f) => f.fold === 1)!.path, later, later);
+    expect((await run(dir, 2, size, { ...opts, folds: [1] })).warm).toBe(false);
+    // Another model.
+    expect((await run(modelCopy('multiclass-unet'), 1, [45, 40, 14], opts)).warm).toBe(false);
+    expect((await run(dir, 2, size, { ...opts, folds: [1] })).warm).toBe(false);
+  });
+
+  it('a failed or cancelled run keeps nothing (and frees what it took)', { timeout: 300_000 }, async () => {
+    const dir = modelCopy('tcia-mr-2ch');
+    const size: [number, number, number] = [70, 60, 20];
+    for (const networkWorkers of [1, 2]) {
+      const opts: SegmentOptions = { tta: true, networkWorkers };
+      await run(dir, 2, size, opts);
+      expect(warmNetworkKey()).toBeDefined();
+      // Cancelled before the first tile (the network was taken at the start): released, nothing kept.
+      const ac = new AbortController();
+      const cancelled = await run(dir, 2, size, { ...opts, signal: ac.signal, onProgress: (p) => p.stage === 'inference' && p.done === 0 && ac.abort() }).then(() => undefined, (e: unknown) => e);
+      expect(cancelled).toBeInstanceOf(CancelledSignal);
+      expect(warmNetworkKey()).toBeUndefined();
+      // Taken, then the input is refused by preprocessing (non-finite voxels): nothing kept.
+      await run(dir, 2, size, opts);
+      const m = await loadModel(dir);
+      const bad = [phantom(size, 0), phantom(size, 1)].map((v) => ({ ...v, dataType: 'float32' as const, data: Float32Array.from(v.data, (x, i) => (i === 5 ? Number.NaN : x)) }));
+      await expect(segment(m, bad, { device: 'cpu', threads: 2, ...opts })).rejects.toThrow();
+      expect(warmNetworkKey()).toBeUndefined();
+    }
+  });
+});
