@@ -6,7 +6,7 @@
  * agreement with `<modelDir>/torch_labels.npy` when present (nnU-Net's labels, C-order [k, j, i] uint8).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { segment } from '../../main/core/inference/engine';
+import { segment, type SegmentOptions } from '../../main/core/inference/engine';
 import { readImageFile } from '../../main/core/io';
 import { loadModel } from '../../main/core/models/registry';
 
@@ -20,11 +20,16 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(since);
   return (d.user + d.system) / 1e6;
 };
+const acc = flag('accumulation') as 'float16' | 'float32' | undefined;
+const threads = flag('threads');
+const workers = flag('workers');
+const options: SegmentOptions = { device: 'cpu', tta: !args.includes('--no-tta'), ...(acc ? { accumulation: acc } : {}), ...(threads ? { threads: Number(threads) } : {}), ...(workers ? { networkWorkers: Number(workers) } : {}) };
 const model = await loadModel(modelDir);
 if (args.includes('--warmup')) {
-  // Steady state: the timed run is the process's second (as in a batch or the app), after one untimed run.
+  // Steady state: the timed run is the process's second (as in a batch or the app), after one untimed run with the
+  // same options (so the network it keeps warm is the one the timed run uses).
   const warm = await Promise.all(inputs.map((p) => readImageFile(p)));
-  await segment(model, warm, { device: 'cpu', tta: !args.includes('--no-tta') });
+  await segment(model, warm, options);
   t0 = performance.now();
   cpu0 = process.cpuUsage();
 }
@@ -32,10 +37,7 @@ const vols = await Promise.all(inputs.map((p) => readImageFile(p)));
 const tRead = performance.now();
 const cpuRead = process.cpuUsage();
 const readCpu = cpuSeconds(cpu0);
-const acc = flag('accumulation') as 'float16' | 'float32' | undefined;
-const threads = flag('threads');
-const workers = flag('workers');
-const res = await segment(model, vols, { device: 'cpu', tta: !args.includes('--no-tta'), ...(acc ? { accumulation: acc } : {}), ...(threads ? { threads: Number(threads) } : {}), ...(workers ? { networkWorkers: Number(workers) } : {}) });
+const res = await segment(model, vols, options);
 const total = (performance.now() - t0) / 1000;
 const segmentCpu = cpuSeconds(cpuRead);
 const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));

@@ -65,7 +65,7 @@ export interface SegmentOptions extends JobOptions {
   /**
    * CPU network workers (see ./network-pool.ts): each runs its own sessions on `threads / workers` intra-op
    * threads, on different tiles and mirror variants at once. Default ({@link cpuNetworkPool}): one per thread up
-   * to 4, each with ≥ 1.5 M run-voxels of work, within a memory budget; an explicit value is capped only by the
+   * to 4, each with ≥ 0.75 M run-voxels (scaled by the fold size) of work, within a memory budget; an explicit value is capped only by the
    * number of runs. 1 runs the network in this thread (as GPU providers and split many-class networks always do).
    */
   networkWorkers?: number;

@@ -52,6 +52,11 @@ export function halfBitsFromFloat64(x: number): number {
   const viaF32 = Math.fround(x);
   const h = halfBitsFromFloat32(viaF32);
   if (viaF32 === x || !Number.isFinite(x)) return h;
+  // halfBitsFromFloat32 left viaF32's bits in u32[0]: for a normal half, double rounding can only matter when the 13
+  // mantissa bits it drops are exactly half-way (0x1000) — the common case returns here without table lookups.
+  const bits = u32[0]!;
+  const e = ((bits >>> 23) & 0xff) - 112;
+  if (e > 0 && e < 0x1f && (bits & 0x1fff) !== 0x1000) return h;
   // Double rounding can only go wrong when the float32 value sits exactly on a half-way point between halves.
   const lo = HALF_TO_FLOAT[h]!;
   const other = viaF32 > lo ? h + (x < 0 ? -1 : 1) : viaF32 < lo ? h - (x < 0 ? -1 : 1) : h;

@@ -120,12 +120,14 @@ interface PoolWorker {
 
 /**
  * Network work (runs × patch voxels, scaled by {@link networkCostFactor}) a worker must have to pay for its start
- * (60–120 ms for a pool of two, plus the CPU it takes from preprocessing): about 4 runs of the bench's 24×128×128
- * patch on its 9 MB PlainConvUNet. Measured on 2 cores, whole segment() in-process vs 2 workers: the bench net's 4
- * runs 2.08–2.16 s vs 2.11 s (equal), its 32 runs 13.8–14.8 s vs 10.1–10.8 s; the bundled 2d model (160² patch,
- * ≈ 20 ms a run) 22 runs 0.76–0.88 s vs 0.81–0.93 s, 264 runs 5.2–5.4 s vs 4.1–4.2 s.
+ * (60–120 ms for a pool of two, partly hidden behind preprocessing): about 2 runs of the bench's 24×128×128 patch
+ * on its 9 MB PlainConvUNet. Measured on 2 cores, whole segment() in-process vs 2 workers: the bench net's 4 runs
+ * on the PGBM-001 MR 2.73–2.86 vs 2.68–2.72 s from a fresh process and 2.30–2.59 vs 2.11–2.23 s with the network
+ * kept warm from a previous run (./warm-network.ts: no start at all); its 32 runs 13.8–14.8 s vs 10.1–10.8 s; the
+ * bundled 2d model (160² patch, ≈ 20 ms a run) 22 runs 0.76–0.88 s vs 0.81–0.93 s (stays in-process), 264 runs
+ * 5.2–5.4 s vs 4.1–4.2 s.
  */
-export const VOXEL_RUNS_PER_WORKER = 1.5e6;
+export const VOXEL_RUNS_PER_WORKER = 0.75e6;
 
 /** Fold bytes of the network VOXEL_RUNS_PER_WORKER was measured with (the bench's PlainConvUNet 16…96). */
 export const REFERENCE_FOLD_BYTES = 9.5e6;

@@ -98,12 +98,15 @@ describe('CPU network pool = in-process network', () => {
     }
   });
 
-  it('poolShape: a worker per core up to 4, each with ≥ 1.5 M run-voxels of work, within the memory budget', () => {
+  it('poolShape: a worker per core up to 4, each with ≥ 0.75 M run-voxels of work, within the memory budget', () => {
     const bench = 24 * 128 * 128;
-    expect(poolShape(2, 4, bench, 10)).toEqual({ workers: 1, threadsPerWorker: 2 });
+    expect(poolShape(2, 4, bench, 10)).toEqual({ workers: 2, threadsPerWorker: 1 });
+    expect(poolShape(2, 1, bench, 10)).toEqual({ workers: 1, threadsPerWorker: 2 });
     expect(poolShape(2, 32, bench, 10)).toEqual({ workers: 2, threadsPerWorker: 1 });
     expect(poolShape(16, 1000, bench, 10)).toEqual({ workers: 4, threadsPerWorker: 4 });
-    expect(poolShape(8, 12, bench, 10)).toEqual({ workers: 3, threadsPerWorker: 2 });
+    expect(poolShape(8, 12, bench, 10)).toEqual({ workers: 4, threadsPerWorker: 2 });
+    expect(poolShape(8, 6, bench, 10)).toEqual({ workers: 3, threadsPerWorker: 2 });
+    expect(poolShape(8, 3, bench, 10)).toEqual({ workers: 1, threadsPerWorker: 8 });
     expect(poolShape(2, 32, bench, 1.5)).toEqual({ workers: 1, threadsPerWorker: 2 });
     // The bundled 2d model (160² patch): fast preset on a 22-slice study in-process, accurate preset pooled.
     expect(poolShape(2, 22, 160 * 160, 10).workers).toBe(1);
@@ -112,7 +115,8 @@ describe('CPU network pool = in-process network', () => {
     const wide = networkCostFactor(123e6);
     expect(networkCostFactor(9e6)).toBe(1);
     expect(wide).toBeCloseTo(12.9, 1);
-    expect(poolShape(2, 4, bench, 10, wide)).toEqual({ workers: 2, threadsPerWorker: 1 });
+    expect(poolShape(2, 2, bench, 10)).toEqual({ workers: 1, threadsPerWorker: 2 });
+    expect(poolShape(2, 2, bench, 10, wide)).toEqual({ workers: 2, threadsPerWorker: 1 });
     expect(poolShape(4, 3, bench, 10, wide)).toEqual({ workers: 3, threadsPerWorker: 1 });
     expect(poolShape(2, 1, bench, 10, wide).workers).toBe(1);
   });
