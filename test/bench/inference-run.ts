@@ -58,6 +58,7 @@ console.log(
     peakRssBytes: m ? Number(m[1]) * 1024 : 0,
     tiles: res.stats.tiles,
     networkWorkers: res.stats.networkWorkers,
+    networkWarm: res.stats.networkWarm,
     networkRuns: res.stats.networkRuns,
     accumulation: res.stats.accumulation,
     voxels: res.labels.data.length,
