@@ -609,6 +609,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       if (J === 1 || J * C <= A) {
         const feats: Float32Array[] = [await features(x)];
         for (const axes of combos) {
+          if (opts.signal?.aborted) throw new CancelledSignal();
           const flipped = r.body ? xf! : new Float32Array(Cin * tileVox);
           flipInto(x, tileDims, axes, flipped, false);
           feats.push(await features(flipped));
@@ -623,6 +624,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       } else {
         predSum ??= new Float32Array(A * tileVox);
         for (let j = 0; j < J; j++) {
+          if (opts.signal?.aborted) throw new CancelledSignal();
           if (j > 0) flipInto(x, tileDims, combos[j - 1]!, xf!, false);
           const feats = await features(j === 0 ? x : xf!);
           if (!r.body) runs++;
@@ -723,6 +725,9 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
                 runs++;
                 const pred = t.data as Float32Array;
                 for (const axes of combos) {
+                  // Cancellation between mirror runs too: a tile of 8 runs of an nnU-Net-width network is 10–20 s
+                  // on 2 cores, longer than the API server's and the supervisor's grace before a hard kill.
+                  if (opts.signal?.aborted) throw new CancelledSignal();
                   flipInto(x, tileDims, axes, xf!, false);
                   const tm = await run(r.whole, xf!);
                   runs++;

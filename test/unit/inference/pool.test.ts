@@ -17,6 +17,7 @@ import type { Volume } from '../../../main/common/volume';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
 import { networkCostFactor, poolShape } from '../../../main/core/inference/network-pool';
 import { loadModel } from '../../../main/core/models/registry';
+import { ort } from '../../../main/core/inference/session';
 import { PROJECT_ROOT } from '../../helpers/data';
 
 function phantom(size: [number, number, number], phase: number): Volume {
@@ -81,6 +82,27 @@ describe('CPU network pool = in-process network', () => {
     // The process is still healthy: a new run on the pool works.
     const again = await run('tcia-mr-2ch', 2, [70, 60, 20], { tta: true, folds: [1], networkWorkers: 2 });
     expect(again.workers).toBe(2);
+  });
+
+  it('in-process, cancelling stops between the mirror runs of a tile (not only between tiles)', { timeout: 120_000 }, async () => {
+    const m = await loadModel(fixture('tcia-mr-2ch'));
+    const ac = new AbortController();
+    const proto = ort.InferenceSession.prototype;
+    const realRun = proto.run;
+    let runs = 0;
+    // Abort as the first network run of the first tile returns (the tile has 8 mirror runs).
+    proto.run = async function (this: ort.InferenceSession, ...args: Parameters<ort.InferenceSession['run']>) {
+      const out = await realRun.apply(this, args);
+      if (++runs === 1) ac.abort();
+      return out;
+    } as ort.InferenceSession['run'];
+    try {
+      const p = segment(m, [phantom([70, 60, 20], 0), phantom([70, 60, 20], 1)], { device: 'cpu', threads: 2, networkWorkers: 1, tta: true, folds: [1], signal: ac.signal, keepWarm: false });
+      await expect(p).rejects.toBeInstanceOf(CancelledSignal);
+      expect(runs).toBe(1);
+    } finally {
+      proto.run = realRun;
+    }
   });
 
   it('a fold file ONNX Runtime cannot load gives the in-process error naming the file', { timeout: 120_000 }, async () => {
