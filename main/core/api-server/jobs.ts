@@ -4,9 +4,13 @@
  * `concurrency` of them), so module loading and wasm start-up are paid once, not per job. Jobs follow the state union of
  * main/common/progress.ts (`queued | running | succeeded | failed | cancelled`).
  *
- * Cancel is cooperative first (the worker's AbortSignal, checked between tiles) and hard after `cancelGraceMs`
- * (the worker is terminated and replaced by a fresh one for later jobs). Finished jobs are kept (with their result files) up to `maxFinishedJobs`; older
- * ones are evicted, oldest first.
+ * Cancel is cooperative first (the worker's AbortSignal, checked between network runs) and forced after
+ * `cancelGraceMs`: the job ends `cancelled` and later jobs get a fresh worker, while the old one is *retired* — it is
+ * terminated only once it has answered (or after `retireKillMs`). Why not at once: terminating a thread while ONNX
+ * Runtime runs in it aborts the whole process (onnxruntime-node throws a Napi::Error from a finaliser: "terminate
+ * called after throwing an instance of 'Napi::Error'"; reproduced with a worker terminated mid-run), whereas an idle
+ * thread that holds sessions ends cleanly. Finished jobs are kept (with their result files) up to
+ * `maxFinishedJobs`; older ones are evicted, oldest first.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -53,6 +57,10 @@ interface PoolWorker {
   /** The job it runs now. */
   jobId?: string;
   dead?: boolean;
+  /** Set when the worker is retired (see the file comment): resolves once it has exited. */
+  retired?: Promise<void>;
+  /** Ends a retirement: terminate (the worker is idle or has answered) and resolve `retired`. */
+  endRetirement?: () => void;
 }
 
 /** Options of {@link JobManager}. */
@@ -63,8 +71,10 @@ export interface JobManagerOptions {
   concurrency?: number;
   /** Finished jobs kept with their results. Default 100. */
   maxFinishedJobs?: number;
-  /** Time a cancelled worker gets to stop by itself before it is terminated. Default 5000 ms. */
+  /** Time a cancelled job gets to stop by itself before it is reported cancelled and its worker retired. Default 5000 ms. */
   cancelGraceMs?: number;
+  /** Time a retired worker gets to answer before it is terminated whatever it is doing. Default 600 000 ms. */
+  retireKillMs?: number;
   /** Worker entry (default: ./job-worker.ts next to this file). */
   workerEntry?: URL;
 }
@@ -104,6 +114,7 @@ export class JobManager {
   private readonly concurrency: number;
   private readonly maxFinished: number;
   private readonly graceMs: number;
+  private readonly retireKillMs: number;
   private readonly entry: URL;
   private closed = false;
   /** Job workers waiting for their next job (at most `concurrency`). */
@@ -114,6 +125,7 @@ export class JobManager {
     this.concurrency = opts.concurrency ?? 1;
     this.maxFinished = opts.maxFinishedJobs ?? 100;
     this.graceMs = opts.cancelGraceMs ?? 5000;
+    this.retireKillMs = opts.retireKillMs ?? 600_000;
     this.entry = opts.workerEntry ?? JOB_WORKER_ENTRY;
     if (!(Number.isInteger(this.maxQueue) && this.maxQueue >= 0)) throw new DelineateError('USAGE', `max queue must be an integer ≥ 0, got ${this.maxQueue}`, { subject: '--max-queue' });
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new DelineateError('USAGE', `concurrency must be an integer ≥ 1, got ${this.concurrency}`, { subject: '--concurrency' });
@@ -164,7 +176,7 @@ export class JobManager {
         job.worker.worker.postMessage({ type: 'cancel', jobId: id } satisfies ToWorker);
         // Hard stop when the worker does not get back in time (e.g. stuck in one long network run).
         job.killTimer = setTimeout(() => {
-          if (job.state.status === 'running') this.finish(job, { type: 'cancelled' }, true);
+          if (job.state.status === 'running') this.finish(job, { type: 'cancelled' }, 'retire');
         }, this.graceMs);
       }
       return true;
@@ -178,10 +190,13 @@ export class JobManager {
     if (!job) throw new DelineateError('NOT_FOUND', `no job ${id}`, { subject: id });
     const pw = job.worker;
     if (job.state.status === 'queued') this.cancel(id);
-    if (job.state.status === 'running') this.finish(job, { type: 'cancelled' }, true);
+    if (job.state.status === 'running') {
+      pw?.worker.postMessage({ type: 'cancel', jobId: id } satisfies ToWorker);
+      this.finish(job, { type: 'cancelled' }, 'retire');
+    }
     this.jobs.delete(id);
     // The worker must be gone before its folder is removed (it may be writing results).
-    if (pw) await pw.worker.terminate();
+    if (pw) await (pw.retired ?? pw.worker.terminate());
     await rm(job.spec.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
@@ -216,13 +231,21 @@ export class JobManager {
     this.closed = true;
     this.queue.length = 0;
     const all = [...this.jobs.values()];
+    const stopping: Promise<unknown>[] = [];
     for (const j of all) {
       if (j.killTimer) clearTimeout(j.killTimer);
-      if (j.worker) {
-        j.worker.dead = true;
-        await j.worker.worker.terminate();
+      const pw = j.worker;
+      if (pw) {
+        // A running job is asked to stop and given cancelGraceMs to answer (see the file comment).
+        pw.worker.postMessage({ type: 'cancel', jobId: j.id } satisfies ToWorker);
+        this.finish(j, { type: 'cancelled' }, 'retire');
+        stopping.push(pw.retired ?? pw.worker.terminate());
       }
     }
+    // Retired workers are waited for too (a network run ends; terminating one mid-run would abort the process
+    // before the job folders below are removed), up to their retireKillMs.
+    for (const w of this.retiring) stopping.push(w.retired!);
+    await Promise.all(stopping);
     for (const pw of this.idle.splice(0)) {
       pw.dead = true;
       await pw.worker.terminate();
@@ -245,6 +268,8 @@ export class JobManager {
     const pw: PoolWorker = { worker };
     worker.on('message', (m: FromWorker | { type: 'startup-failed'; message: string }) => {
       if (m.type === 'ready') return;
+      // A retired worker's answer to its cancelled job: it is out of ONNX Runtime now, so it can be terminated.
+      if (pw.endRetirement && m.type !== 'progress') return pw.endRetirement();
       if (m.type === 'startup-failed') return this.workerDied(pw, `job worker failed to start: ${m.message}`);
       const job = this.jobs.get(m.jobId);
       if (!job || job.worker !== pw || job.state.status !== 'running') return;
@@ -264,12 +289,13 @@ export class JobManager {
 
   /** A worker ended or broke: never reuse it; its job (if any) fails with the reason. */
   private workerDied(pw: PoolWorker, reason: string): void {
+    if (pw.endRetirement) return pw.endRetirement();
     const wasDead = pw.dead;
     pw.dead = true;
     const k = this.idle.indexOf(pw);
     if (k >= 0) this.idle.splice(k, 1);
     const job = pw.jobId !== undefined ? this.jobs.get(pw.jobId) : undefined;
-    if (job && job.worker === pw && job.state.status === 'running') this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', reason).toJSON() }, true);
+    if (job && job.worker === pw && job.state.status === 'running') this.finish(job, { type: 'failed', error: new DelineateError('INTERNAL', reason).toJSON() }, 'terminate');
     else if (!wasDead) void pw.worker.terminate();
   }
 
@@ -290,8 +316,11 @@ export class JobManager {
     pw.worker.postMessage({ type: 'run', job: data } satisfies ToWorker);
   }
 
-  /** End a running job; its worker goes back to the pool, or is terminated when `kill` (or when it died). */
-  private finish(job: Job, m: Exclude<WorkerMessage, { type: 'progress' }>, kill = false): void {
+  /**
+   * End a running job; its worker goes back to the pool, or is ended: `terminate` (it died or is idle), `retire` (it
+   * may still be inside a network run: terminated once it answers, or after `retireKillMs`).
+   */
+  private finish(job: Job, m: Exclude<WorkerMessage, { type: 'progress' }>, kill: false | 'terminate' | 'retire' = false): void {
     if (job.state.status !== 'running') return;
     const startedAt = job.state.startedAt;
     const finishedAt = Date.now();
@@ -306,7 +335,8 @@ export class JobManager {
     delete job.killTimer;
     if (pw) {
       delete pw.jobId;
-      if (kill || pw.dead || this.closed || this.idle.length >= this.concurrency) {
+      if (kill === 'retire') this.retire(pw, this.retireKillMs);
+      else if (kill || pw.dead || this.closed || this.idle.length >= this.concurrency) {
         pw.dead = true;
         void pw.worker.terminate();
       } else this.idle.push(pw);
@@ -314,6 +344,26 @@ export class JobManager {
     this.running--;
     this.evict();
     this.pump();
+  }
+
+  /** Workers retired and not yet ended. */
+  private readonly retiring = new Set<PoolWorker>();
+
+  /** Retire a worker that may be inside a network run (see the file comment). */
+  private retire(pw: PoolWorker, killMs: number): void {
+    if (pw.retired) return;
+    pw.dead = true;
+    let resolve!: () => void;
+    pw.retired = new Promise<void>((r) => (resolve = r));
+    this.retiring.add(pw);
+    // Last resort for a worker that never answers (stuck): terminate it whatever it is doing.
+    const timer = setTimeout(() => pw.endRetirement?.(), killMs);
+    pw.endRetirement = () => {
+      delete pw.endRetirement;
+      clearTimeout(timer);
+      this.retiring.delete(pw);
+      void pw.worker.terminate().then(() => resolve());
+    };
   }
 
   private evict(): void {

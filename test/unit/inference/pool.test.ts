@@ -87,7 +87,8 @@ describe('CPU network pool = in-process network', () => {
   it('in-process, cancelling stops between the mirror runs of a tile (not only between tiles)', { timeout: 120_000 }, async () => {
     const m = await loadModel(fixture('tcia-mr-2ch'));
     const ac = new AbortController();
-    const proto = ort.InferenceSession.prototype;
+    // onnxruntime-common types InferenceSession as a factory; at run time it is the session class.
+    const proto = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
     const realRun = proto.run;
     let runs = 0;
     // Abort as the first network run of the first tile returns (the tile has 8 mirror runs).
