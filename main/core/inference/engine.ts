@@ -36,7 +36,7 @@ import { CancelledSignal, DelineateError, throwIfCancelled } from '../../common/
 import { type ModelManifest, networkInputChannels, networkOutputChannels } from '../../common/manifest';
 import type { JobOptions } from '../../common/progress';
 import type { Labelmap, Segment, Volume } from '../../common/volume';
-import type { LoadedModel } from '../models/registry';
+import { type LoadedModel, takeVerifiedFoldBytes } from '../models/registry';
 import { RowExporter, RowLabeller, softmaxRow } from './export';
 import { halfBitsFromFloat32, HALF_TO_FLOAT } from './half';
 import { rewriteStridedConvTranspose, splitPointwiseHead } from './onnx-graph';
@@ -318,11 +318,13 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // rewritten, so their files are not read here (the bundled model's three folds: 76–146 ms per run). A file that
   // cannot be read here is left to the session's own error below. Nothing is read for a network kept warm.
   const foldModels: { path: string; bytes?: Uint8Array }[] = [];
-  for (const f of useFolds) {
+  for (const [i, f] of useFolds.entries()) {
     let bytes: Uint8Array | undefined;
+    // The bytes loadModel has just read and verified (taken either way, so that they are not kept for nothing).
+    const verified = foldStats[i] ? takeVerifiedFoldBytes(f.path, foldStats[i]) : undefined;
     try {
       // The Buffer itself (a Uint8Array): a copy of a 123 MB fold cost ≈ 80 ms.
-      if (!warm && !is2d && (device === 'cpu' || device === 'webgpu')) bytes = rewriteStridedConvTranspose(await readFile(f.path))?.model;
+      if (!warm && !is2d && (device === 'cpu' || device === 'webgpu')) bytes = rewriteStridedConvTranspose(verified ?? (await readFile(f.path)))?.model;
     } catch {
       bytes = undefined;
     }

@@ -3,7 +3,7 @@
  * CLI leaves no output file behind (failure or cancel). Uses the small golden CT network (patch 48×48×32) on
  * small synthetic volumes, so each run is one tile.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { main } from '../../../main/cli/index';
 import type { CliIo } from '../../../main/cli/io';
 import { segment } from '../../../main/core/inference/engine';
 import { writeVolume, readImageFile } from '../../../main/core/io';
-import { loadModel } from '../../../main/core/models/registry';
+import { loadModel, takeVerifiedFoldBytes } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
 
 const FIXTURE = `${PROJECT_ROOT}/test/fixtures/engine/totalseg-ct`;
@@ -98,6 +98,24 @@ describe('engine: bad input', () => {
   it('a fold file whose SHA-256 differs from the manifest is refused', async () => {
     const dir = modelCopy('bad-sha', (m) => ((m.folds as { sha256: string }[])[0]!.sha256 = '0'.repeat(64)));
     await expectError(loadModel(dir), 'MODEL', /SHA-256 .* folds\[0\]\.sha256/);
+  });
+
+  it('loadModel hands the bytes it verified to the engine once, and only for the very same file', async () => {
+    const dir = modelCopy('verified-bytes', () => {});
+    const { folds } = await loadModel(dir);
+    const path = folds[0]!.path;
+    const st = statSync(path, { bigint: true });
+    const bytes = takeVerifiedFoldBytes(path, st);
+    expect(bytes && Buffer.compare(bytes, readFileSync(path))).toBe(0);
+    expect(takeVerifiedFoldBytes(path, st)).toBeUndefined(); // once
+    // Verified again (from the hash cache, no read): nothing to hand out; a touched file is read, hashed and handed out anew.
+    await loadModel(dir);
+    expect(takeVerifiedFoldBytes(path, st)).toBeUndefined();
+    const later = new Date(Date.now() + 5000);
+    utimesSync(path, later, later);
+    await loadModel(dir);
+    expect(takeVerifiedFoldBytes(path, st)).toBeUndefined(); // the old identity
+    expect(takeVerifiedFoldBytes(path, statSync(path, { bigint: true }))).toBeDefined();
   });
 
   it('a fold file changed after it was verified is hashed again and refused (the per-process hash cache keys on size, times and inode)', async () => {
