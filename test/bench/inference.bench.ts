@@ -19,6 +19,41 @@
  * (onnx-graph.ts; bit-identical). 512×512×300: 4.11 GB → 2.79 GB peak RSS (band 1.83 GB; classes × volume × 4 B
  * would be 31.5 GB, 8.5 GB on the network grid). 256×256×150: 2.41 GB → 1.02 GB, the same label map (SHA-256).
  *
+ * ## Findings, session 4 (same machine, ≈ 30 % slower per pass that day: one 1-thread pass 750 vs 567 ms)
+ * A timeline of one cold 4-tile MR run without TTA (trace of segment(), 2.9 s) showed where the time outside the
+ * network went: reading the .nii.gz with itk-wasm 0.15–0.19 s (0.07 s once its wasm is loaded; node:zlib alone
+ * inflates it in 0.04 s), the ConvTranspose rewrite 0.04 s, preprocessing 0.2–0.3 s, session creation 0.1 s, the
+ * first pass of a new session ≈ 0.1 s slower than later ones, 30–60 ms of accumulation between tiles, 0.17–0.2 s of
+ * final division + export. For an nnU-Net-width fold (32…320, 123 MB) each run also paid ≈ 1.1 s per fold before
+ * the first tile: hashing it 0.26 s, reading it again 0.15–0.29 s, the rewrite 0.30–0.37 s (two 123 MB copies in
+ * the protobuf encoder), a 123 MB structured clone per worker 0.08–0.2 s, sessions 0.14–0.24 s. What changed:
+ * - The network is kept warm for the next run (warm-network.ts: sessions or the worker pool, same fold files /
+ *   device / settings, 60 s): no reading, rewriting, session start or first slow pass on the second case.
+ * - Fold hashes are verified once per file identity per process; loadModel reads a fold once, hashing it as it
+ *   arrives (123 MB: 0.24 → 0.15 s), and hands the verified bytes to the engine's rewrite (no second read).
+ * - The protobuf encoder writes nested messages in one pass into one buffer (rewrite of a 123 MB fold 0.30–0.37 →
+ *   0.19–0.24 s; 9 MB 39 → 22 ms); workers get transferred copies of the model bytes, not structured clones.
+ * - Pool threshold halved (0.75 M run-voxels per worker) and scaled by the fold size (networkCostFactor): 4 runs
+ *   of the bench patch now use two workers — equal from a fresh process (2.68–2.72 vs 2.73–2.86 s), 2.11–2.23 vs
+ *   2.30–2.59 s with the network warm; 123 MB folds: 2 workers from 2 runs (4 runs: 5.8 vs 6.4–6.6 s).
+ * - Cancellation is checked between mirror runs in-process too (≤ one pass until a cancel takes effect).
+ * Measured and not adopted: Python onnxruntime 1.32's libonnxruntime under onnxruntime-node 1.30's binding (refused:
+ * the binding needs symbol version VERS_1.30.0); intra-op spinning on an idle machine (first pass 100 ms faster,
+ * runs equal, whole run no better); one worker × 2 threads for few-run jobs (the engine thread's work then competes
+ * with both ORT threads: no gain); a TypeScript NIfTI reader (would save ≈ 0.1 s on a first read, but ITK's
+ * sform/qform choice would have to be matched exactly — not worth the risk for 0.1 s).
+ * Results (`npm run bench -- inference`, medians of 3 alternating pairs, two runs that day): MR TTA 11.8 vs 11.5 s
+ *   (1.03) and 13.9 vs 13.0 s (1.07), MR no TTA 2.37 vs 1.80 s (1.31) and 3.03 vs 2.16 s (1.40; 1.50 at the start of
+ *   the day, 1.40 in session 3), CT TTA 24.6 vs 26.4 s (0.93) and 26.4 vs 30.5 s (0.87), CT no TTA 5.08 vs 5.98 s
+ *   (0.85) and 5.12 vs 6.41 s (0.80); peak RSS 0.45–0.56× PyTorch's; 100 classes on 512×512×300 2.57–2.61 GiB.
+ * Steady state (DELINEATE_BENCH_WARMUP=1): MR TTA 11.7 vs 11.4 s (1.03), MR no TTA 2.17 vs 1.85 s (1.18; before
+ * the warm network 1.32–1.42), CT TTA 24.5 vs 27.8 s (0.88), CT no TTA 4.56 vs 5.85 s (0.78). nnU-Net's default
+ * widths (32…320) on the MR without TTA, 2 pairs: cold 6.41 vs 5.53 s (1.15, 1.18; 1.18–1.26 in session 3), steady 5.72 vs 5.44 s (0.98, 1.05; before
+ * the warm network ≈ 8.2 vs 5.6–7.0 s). Labels differing from nnU-Net: 0 (TTA), 3–4 (no TTA; 15 for the wide net).
+ * The PyTorch side now loads its weights from a checkpoint file inside the timed scope of a first run (torch.load +
+ * load_state_dict, 14–20 ms for 9 MB, 90 ms for 123 MB), as Delineate's first run reads and loads its ONNX; the
+ * notes of each row give the ratio without it too.
+ *
  * ## Findings, session 3 (idle 2-core AVX-512/AMX machine; onnxruntime-node 1.30, torch 2.15)
  * Per-op profile of one pass (ORT profiling, PlainConvUNet 16…96, 24×128×128): with 2 intra-op threads Conv 258 ms,
  * ConvTranspose 75, InstanceNormalization 48, LeakyRelu 15, Concat 8; with 1 thread Conv 478, ConvTranspose 78,
