@@ -19,6 +19,8 @@ describe('RowExporter (banded resampling back)', () => {
     { net: [7, 9, 11], out: [13, 6, 17], netSp: [1, 1, 1], outSp: [0.55, 1.5, 0.65], order: 1 }, // order 1, all axes
     { net: [6, 20, 18], out: [6, 31, 27], netSp: [5, 1.3, 1.3], outSp: [5, 0.84, 0.87], order: 3 }, // separate z (axis 0), order 3 in-plane, clip per slice
     { net: [5, 8, 8], out: [11, 12, 10], netSp: [4, 1, 1], outSp: [1.8, 0.7, 0.8], order: 1 }, // separate z, z upsampled order 0
+    { net: [13, 9, 11], out: [7, 6, 17], netSp: [0.55, 1.5, 0.65], outSp: [1, 1, 1], order: 1 }, // order 1, axis 0 downsampled (rows feed two outputs)
+    { net: [4, 9, 7], out: [25, 14, 12], netSp: [1, 1, 1], outSp: [0.16, 0.64, 0.58], order: 1 }, // axis 0 upsampled 6× (in-plane resizes reused)
   ];
   for (const c of cases)
     it(`${c.net} → ${c.out}, order ${c.order}`, () => {
