@@ -36,6 +36,10 @@
  * - Pool threshold halved (0.75 M run-voxels per worker) and scaled by the fold size (networkCostFactor): 4 runs
  *   of the bench patch now use two workers — equal from a fresh process (2.68–2.72 vs 2.73–2.86 s), 2.11–2.23 vs
  *   2.30–2.59 s with the network warm; 123 MB folds: 2 workers from 2 runs (4 runs: 5.8 vs 6.4–6.6 s).
+ * - Export: with axis 0 resampled, each network row's in-plane resize is computed once (not once per output row it
+ *   feeds), and with nearest-row resampling along axis 0 its cast output planes are shared: head CT (25 network
+ *   rows → 108 slices) export 0.9 → 0.3 s, run 4.9 → 4.45 s; after it, 3 pairs: MR no TTA 2.66 vs 2.09 s (1.27–1.31),
+ *   CT no TTA 5.22 vs 6.61 s (0.77–0.79).
  * - Cancellation is checked between mirror runs in-process too (≤ one pass until a cancel takes effect).
  * Measured and not adopted: Python onnxruntime 1.32's libonnxruntime under onnxruntime-node 1.30's binding (refused:
  * the binding needs symbol version VERS_1.30.0); intra-op spinning on an idle machine (first pass 100 ms faster,
