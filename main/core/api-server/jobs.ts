@@ -49,6 +49,8 @@ export interface Job {
   /** The worker running it (running jobs). */
   worker?: PoolWorker;
   killTimer?: NodeJS.Timeout;
+  /** Set when the job's worker was retired: resolves once that worker has ended (its folder may be removed then). */
+  retired?: Promise<void>;
 }
 
 /** A job worker thread; reused for job after job until it is killed or dies. */
@@ -195,8 +197,9 @@ export class JobManager {
       this.finish(job, { type: 'cancelled' }, 'retire');
     }
     this.jobs.delete(id);
-    // The worker must be gone before its folder is removed (it may be writing results).
+    // The worker must be gone before its folder is removed (it may be writing results) — also one retired earlier.
     if (pw) await (pw.retired ?? pw.worker.terminate());
+    else if (job.retired) await job.retired;
     await rm(job.spec.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
@@ -254,8 +257,12 @@ export class JobManager {
     await Promise.all(all.map((j) => rm(j.spec.dir, { recursive: true, force: true })));
   }
 
+  /**
+   * Start queued jobs while fewer than `concurrency` run — and fewer than `concurrency` retired workers are still
+   * computing, so that cancelling job after job cannot pile up threads.
+   */
   private pump(): void {
-    while (!this.closed && this.running < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
+    while (!this.closed && this.running < this.concurrency && this.retiring.size < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
   }
 
   /** A new job worker; its messages are routed to the job it runs. */
@@ -335,7 +342,10 @@ export class JobManager {
     delete job.killTimer;
     if (pw) {
       delete pw.jobId;
-      if (kill === 'retire') this.retire(pw, this.retireKillMs);
+      if (kill === 'retire') {
+        this.retire(pw, this.retireKillMs);
+        job.retired = pw.retired;
+      }
       else if (kill || pw.dead || this.closed || this.idle.length >= this.concurrency) {
         pw.dead = true;
         void pw.worker.terminate();
@@ -363,6 +373,7 @@ export class JobManager {
       clearTimeout(timer);
       this.retiring.delete(pw);
       void pw.worker.terminate().then(() => resolve());
+      this.pump();
     };
   }
 
@@ -370,7 +381,8 @@ export class JobManager {
     const finished = [...this.jobs.values()].filter((j) => 'finishedAt' in j.state).sort((a, b) => a.createdAt - b.createdAt);
     for (const j of finished.slice(0, Math.max(0, finished.length - this.maxFinished))) {
       this.jobs.delete(j.id);
-      void rm(j.spec.dir, { recursive: true, force: true });
+      // After its retired worker (if any) has ended: it may still be writing into the folder.
+      void (j.retired ?? Promise.resolve()).then(() => rm(j.spec.dir, { recursive: true, force: true }));
     }
   }
 }

@@ -348,8 +348,11 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const early = usePool ? { shape: earlyShape, pool: warm?.value.pool ? Promise.resolve<NetworkPool | undefined>(warm.value.pool) : startPool(earlyShape) } : undefined;
   /** Set once the run has finished: its sessions or pool are then kept warm instead of released. */
   let keep = false;
-  /** Whether warm in-process sessions were taken over by the sliding window (which then releases or keeps them). */
+  /** Whether warm in-process sessions were taken over into `sessions` below. */
   let warmAdopted = false;
+  /** In-process sessions of this run; released (or kept) by the sliding window's `finally`, else by the last one. */
+  const sessions: ort.InferenceSession[] = [];
+  let sessionsSettled = false;
   // From here on the workers may be starting: whatever leaves segment() (result, error, cancellation) first lets
   // them release their sessions and exit (see NetworkPool.close; close() is idempotent).
   try {
@@ -397,7 +400,6 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
       for (const f of foldModels) delete f.bytes;
     } else throwIfCancelled(opts.signal);
     const runners: FoldRunner[] = [];
-    const sessions: ort.InferenceSession[] = [];
     if (!pool && warm?.value.runners) {
       runners.push(...warm.value.runners);
       sessions.push(...warm.value.sessions!);
@@ -426,7 +428,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
           runners.push({ body, featuresName: split.featuresName, featureChannels: split.featureChannels, heads });
         }
       } catch (e) {
-        for (const s of sessions) await s.release();
+        for (const s of sessions.splice(0)) await s.release();
         throw e;
       }
     }
@@ -776,6 +778,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
         for (const s of sessions) await s.release();
         await pool?.close();
       }
+      sessionsSettled = true;
     }
     const tInf = performance.now();
 
@@ -808,7 +811,9 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   } finally {
     if (!keep) {
       await (await early?.pool)?.close();
-      // Warm in-process sessions of a run that failed before its sliding window (e.g. an input refused by preprocessing).
+      // Sessions of a run that failed before its sliding window (an input refused by preprocessing, a band or
+      // output allocation that failed): this run's own, or the warm ones it had not taken over yet.
+      if (!sessionsSettled) for (const s of sessions) await s.release();
       if (!warmAdopted) for (const s of warm?.value.sessions ?? []) await s.release();
     }
   }

@@ -35,7 +35,7 @@ export function takeWarmNetwork<T>(key: string): WarmNetwork<T> | undefined {
   kept = undefined;
   clearTimeout(timer);
   if (net.usable && !net.usable()) {
-    void net.release();
+    void net.release().catch(() => {});
     return undefined;
   }
   net.setIdle?.(false);
@@ -44,16 +44,21 @@ export function takeWarmNetwork<T>(key: string): WarmNetwork<T> | undefined {
 
 /** Keep `net` for the next run (releasing the network kept before, if any) for `idleMs`. */
 export async function keepWarmNetwork(net: WarmNetwork, idleMs: number = WARM_NETWORK_IDLE_MS): Promise<void> {
-  await releaseWarmNetwork();
   net.setIdle?.(true);
   const timer = setTimeout(() => {
     if (kept?.net === net) {
       kept = undefined;
-      void net.release();
+      void net.release().catch(() => {});
     }
   }, idleMs);
   timer.unref?.();
+  // Swapped before anything is awaited, so that two runs ending at once cannot both think they are the one kept.
+  const previous = kept;
   kept = { net, timer };
+  if (previous) {
+    clearTimeout(previous.timer);
+    await previous.net.release();
+  }
 }
 
 /** Release the kept network now (before loading a different model, on shutdown, in tests). */

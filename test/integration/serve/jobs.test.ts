@@ -84,10 +84,12 @@ describe('JobManager workers', () => {
       const next = jobs.submit(spec('done'));
       await new Promise((r) => setTimeout(r, 100));
       jobs.cancel(b.id);
-      // Reported cancelled after the grace period, while its worker finishes the run it is in; the next job runs on a fresh worker.
+      // Reported cancelled after the grace period, while its worker finishes the run it is in; the next job waits for
+      // that (retired workers count against the concurrency) and runs on a fresh worker.
       expect((await settle(jobs, b)).state.status).toBe('cancelled');
       expect(existsSync(markerB)).toBe(false);
       expect((await settle(jobs, next)).state.status).toBe('succeeded');
+      expect(existsSync(markerB)).toBe(true);
       // Shutting down waits for the retired worker's run to end too.
       await jobs.close();
       expect(existsSync(markerB)).toBe(true);

@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CancelledSignal } from '../../../main/common/errors';
 import type { Volume } from '../../../main/common/volume';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
-import { releaseWarmNetwork, warmNetworkKey } from '../../../main/core/inference/warm-network';
+import { keepWarmNetwork, releaseWarmNetwork, type WarmNetwork, warmNetworkKey } from '../../../main/core/inference/warm-network';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
 
@@ -89,6 +89,23 @@ describe('network kept warm between runs', () => {
     // Another model.
     expect((await run(modelCopy('multiclass-unet'), 1, [45, 40, 14], opts)).warm).toBe(false);
     expect((await run(dir, 2, size, { ...opts, folds: [1] })).warm).toBe(false);
+  });
+
+  it('two runs ending at once: the later one is kept, the other released, none lost', async () => {
+    const released: string[] = [];
+    const net = (key: string, releaseMs = 0): WarmNetwork => ({
+      key,
+      value: null,
+      release: async () => {
+        await new Promise((r) => setTimeout(r, releaseMs));
+        released.push(key);
+      },
+    });
+    await keepWarmNetwork(net('x', 50));
+    // 'a' is still releasing the slow 'x' when 'b' arrives.
+    await Promise.all([keepWarmNetwork(net('a')), keepWarmNetwork(net('b'))]);
+    expect(warmNetworkKey()).toBe('b');
+    expect(released.sort()).toEqual(['a', 'x']);
   });
 
   it('a failed or cancelled run keeps nothing (and frees what it took)', { timeout: 300_000 }, async () => {
