@@ -7,38 +7,22 @@
  * failing worker start falls back to the in-process path with the same error a broken model gives there.
  * Small fixture networks on synthetic volumes (no real data needed).
  */
-import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CancelledSignal } from '../../../main/common/errors';
-import type { Volume } from '../../../main/common/volume';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
 import { networkCostFactor, poolShape } from '../../../main/core/inference/network-pool';
 import { loadModel } from '../../../main/core/models/registry';
 import { ort } from '../../../main/core/inference/session';
 import { PROJECT_ROOT } from '../../helpers/data';
+import { phantom, segmentDigest } from '../../helpers/engine-runs';
 
-function phantom(size: [number, number, number], phase: number): Volume {
-  const [nx, ny, nz] = size;
-  const data = new Int16Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++)
-    for (let j = 0; j < ny; j++)
-      for (let i = 0; i < nx; i++)
-        data[i + nx * (j + ny * k)] = Math.round(300 * Math.sin(i / 5 + phase) * Math.cos(j / 7) + 200 * Math.sin(k / 3) + 20 * ((i * 7 + j * 13 + k * 3) % 11));
-  return { size, spacingMm: [1.2, 1.2, 2.5], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dataType: 'int16', data };
-}
 
 const fixture = (name: string): string => `${PROJECT_ROOT}/test/fixtures/engine/${name}`;
 
-async function run(model: string, channels: number, size: [number, number, number], opts: SegmentOptions): Promise<{ labels: string; rows: string; runs: number; workers: number }> {
-  const m = await loadModel(fixture(model));
-  const h = createHash('sha256');
-  const inputs = Array.from({ length: channels }, (_, c) => phantom(size, c));
-  const res = await segment(m, inputs, { device: 'cpu', threads: 2, ...opts, onNetworkRow: (u, v) => h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).update(String(u)) });
-  return { labels: createHash('sha256').update(res.labels.data).digest('hex'), rows: h.digest('hex'), runs: res.stats.networkRuns, workers: res.stats.networkWorkers };
-}
+const run = (model: string, channels: number, size: [number, number, number], opts: SegmentOptions) => segmentDigest(fixture(model), channels, size, opts);
 
 describe('CPU network pool = in-process network', () => {
   const cases: [string, number, [number, number, number], SegmentOptions][] = [

@@ -4,26 +4,17 @@
  * labels, bit for bit; anything else (other settings, a touched fold file, another model) starts cold and frees
  * the kept one; a run that fails or is cancelled keeps nothing. Fixture networks on synthetic volumes.
  */
-import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CancelledSignal } from '../../../main/common/errors';
-import type { Volume } from '../../../main/common/volume';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
 import { keepWarmNetwork, releaseWarmNetwork, type WarmNetwork, warmNetworkKey } from '../../../main/core/inference/warm-network';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
+import { phantom, segmentDigest } from '../../helpers/engine-runs';
 
-function phantom(size: [number, number, number], phase: number): Volume {
-  const [nx, ny, nz] = size;
-  const data = new Int16Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++)
-    for (let j = 0; j < ny; j++)
-      for (let i = 0; i < nx; i++) data[i + nx * (j + ny * k)] = Math.round(300 * Math.sin(i / 5 + phase) * Math.cos(j / 7) + 200 * Math.sin(k / 3) + 20 * ((i * 7 + j * 13 + k * 3) % 11));
-  return { size, spacingMm: [1.2, 1.2, 2.5], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dataType: 'int16', data };
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'delineate-warm-'));
 /** A private copy of a fixture model (so that touching its files affects no other test). */
@@ -33,13 +24,7 @@ function modelCopy(name: string): string {
   return dir;
 }
 
-async function run(dir: string, channels: number, size: [number, number, number], opts: SegmentOptions): Promise<{ labels: string; rows: string; warm: boolean; workers: number }> {
-  const m = await loadModel(dir);
-  const h = createHash('sha256');
-  const inputs = Array.from({ length: channels }, (_, c) => phantom(size, c));
-  const res = await segment(m, inputs, { device: 'cpu', threads: 2, ...opts, onNetworkRow: (u, v) => h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).update(String(u)) });
-  return { labels: createHash('sha256').update(res.labels.data).digest('hex'), rows: h.digest('hex'), warm: res.stats.networkWarm, workers: res.stats.networkWorkers };
-}
+const run = segmentDigest;
 
 afterEach(async () => {
   await releaseWarmNetwork();
