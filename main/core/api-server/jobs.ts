@@ -229,26 +229,25 @@ export class JobManager {
     return out;
   }
 
-  /** Stop everything: terminate workers, forget jobs, delete their folders. */
+  /**
+   * Stop everything: running jobs are cancelled and their workers retired, idle workers terminated; then jobs are
+   * forgotten and their folders deleted.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
     const all = [...this.jobs.values()];
-    const stopping: Promise<unknown>[] = [];
     for (const j of all) {
       if (j.killTimer) clearTimeout(j.killTimer);
       const pw = j.worker;
       if (pw) {
-        // A running job is asked to stop and given cancelGraceMs to answer (see the file comment).
         pw.worker.postMessage({ type: 'cancel', jobId: j.id } satisfies ToWorker);
         this.finish(j, { type: 'cancelled' }, 'retire');
-        stopping.push(pw.retired ?? pw.worker.terminate());
       }
     }
-    // Retired workers are waited for too (a network run ends; terminating one mid-run would abort the process
-    // before the job folders below are removed), up to their retireKillMs.
-    for (const w of this.retiring) stopping.push(w.retired!);
-    await Promise.all(stopping);
+    // Every retired worker — these and any retired earlier — is waited for (a network run ends; terminating one
+    // mid-run would abort the process before the job folders below are removed), up to its retireKillMs.
+    await Promise.all([...this.retiring].map((w) => w.retired!));
     for (const pw of this.idle.splice(0)) {
       pw.dead = true;
       await pw.worker.terminate();

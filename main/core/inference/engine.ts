@@ -36,7 +36,7 @@ import { CancelledSignal, DelineateError, throwIfCancelled } from '../../common/
 import { type ModelManifest, networkInputChannels, networkOutputChannels } from '../../common/manifest';
 import type { JobOptions } from '../../common/progress';
 import type { Labelmap, Segment, Volume } from '../../common/volume';
-import { type LoadedModel, takeVerifiedFoldBytes } from '../models/registry';
+import { foldFileIdentity, type LoadedModel, takeVerifiedFoldBytes } from '../models/registry';
 import { RowExporter, RowLabeller, softmaxRow } from './export';
 import { halfBitsFromFloat32, HALF_TO_FLOAT } from './half';
 import { rewriteStridedConvTranspose, splitPointwiseHead } from './onnx-graph';
@@ -297,7 +297,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const usePool = earlyShape.workers >= 2;
   const warmKey = foldStats.every((st) => st !== undefined)
     ? JSON.stringify({
-        files: useFolds.map((f, i) => [f.path, String(foldStats[i]!.size), String(foldStats[i]!.mtimeNs), String(foldStats[i]!.ctimeNs), String(foldStats[i]!.ino)]),
+        files: useFolds.map((f, i) => foldFileIdentity(f.path, foldStats[i]!)),
         device,
         sessionSettings,
         maxHeadClasses,
