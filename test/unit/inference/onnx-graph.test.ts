@@ -4,11 +4,15 @@
  * make_nnunet_golden.py): decoding and re-encoding gives the same bytes; the body's features through every head
  * equal the whole network's output bit for bit (ONNX Runtime, CPU); models that do not end in a pointwise Conv
  * are left alone; kernel = stride ConvTransposes rewritten as pointwise Conv + DepthToSpace give the same outputs
- * bit for bit on every 3-D fixture network ((1,2,2) and (2,2,2) kernels); 2-D networks are left alone.
+ * bit for bit on every 3-D fixture network ((1,2,2) and (2,2,2) kernels); 2-D networks are left alone; the
+ * depth-as-batch rewrite (3-D network as 2-D convolutions over depth slices) gives the same outputs up to float32
+ * summation order on the real fixture networks and on a zoo of the cases they lack
+ * (test/reference/make_depth_batch_fixture.py), keeps the segmentation head splittable, and says why it leaves a
+ * model alone.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { pbDecode, pbEncode, rewriteStridedConvTranspose, splitPointwiseHead } from '../../../main/core/inference/onnx-graph';
+import { pbDecode, pbEncode, rewriteDepthAsBatch, rewriteStridedConvTranspose, splitPointwiseHead } from '../../../main/core/inference/onnx-graph';
 import { ort } from '../../../main/core/inference/session';
 import { PROJECT_ROOT } from '../../helpers/data';
 
@@ -102,17 +106,19 @@ describe('splitPointwiseHead', () => {
   });
 });
 
+/** Node count per operator type of a model. */
+function opCounts(bytes: Uint8Array): Map<string, number> {
+  const td = new TextDecoder();
+  const graph = pbDecode(pbDecode(bytes).find((f) => f.no === 7)!.v as Uint8Array);
+  const counts = new Map<string, number>();
+  for (const f of graph.filter((x) => x.no === 1)) {
+    const op = td.decode(pbDecode(f.v as Uint8Array).find((x) => x.no === 4)!.v as Uint8Array);
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+  }
+  return counts;
+}
+
 describe('rewriteStridedConvTranspose', () => {
-  const opCounts = (bytes: Uint8Array): Map<string, number> => {
-    const td = new TextDecoder();
-    const graph = pbDecode(pbDecode(bytes).find((f) => f.no === 7)!.v as Uint8Array);
-    const counts = new Map<string, number>();
-    for (const f of graph.filter((x) => x.no === 1)) {
-      const op = td.decode(pbDecode(f.v as Uint8Array).find((x) => x.no === 4)!.v as Uint8Array);
-      counts.set(op, (counts.get(op) ?? 0) + 1);
-    }
-    return counts;
-  };
   const CASES: [string, number][] = [
     ['test/fixtures/engine/multiclass-unet/fold_0.onnx', 2],
     ['test/fixtures/engine/tcia-mr-2ch/fold_1.onnx', 3],
@@ -177,5 +183,100 @@ describe('rewriteStridedConvTranspose', () => {
       expect(rewriteStridedConvTranspose(new Uint8Array(readFileSync(`${PROJECT_ROOT}/${f}`))), f).toBeNull();
     expect(rewriteStridedConvTranspose(fixture('multiclass-pointwise'))).toBeNull();
     expect(rewriteStridedConvTranspose(new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/synthetic-100/fold_0.onnx`)))).toBeNull();
+  });
+});
+
+describe('rewriteDepthAsBatch', () => {
+  /** Every output of `original` and `rewritten` on the same input: same shapes, values within float32 summation-order error. */
+  async function compare(original: Uint8Array, rewritten: Uint8Array, dims: number[]): Promise<{ maxAbs: number; outputs: number }> {
+    const a = await ort.InferenceSession.create(original, OPTS);
+    const b = await ort.InferenceSession.create(rewritten, OPTS);
+    expect([...b.outputNames].sort()).toEqual([...a.outputNames].sort());
+    const feeds = { [a.inputNames[0]!]: new ort.Tensor('float32', noise(dims.reduce((p, q) => p * q, 1), 5), dims) };
+    const ra = await a.run(feeds);
+    const rb = await b.run(feeds);
+    let maxAbs = 0;
+    for (const name of a.outputNames) {
+      expect(rb[name]!.dims, name).toEqual(ra[name]!.dims);
+      const ya = ra[name]!.data as Float32Array;
+      const yb = rb[name]!.data as Float32Array;
+      let scale = 1;
+      for (const v of ya) scale = Math.max(scale, Math.abs(v));
+      let d = 0;
+      for (let i = 0; i < ya.length; i++) d = Math.max(d, Math.abs(ya[i]! - yb[i]!));
+      // Not bit for bit (other kernels, other summation order), but float32 rounding, not a wrong element.
+      expect(d / scale, name).toBeLessThan(1e-4);
+      maxAbs = Math.max(maxAbs, d);
+    }
+    await a.release();
+    await b.release();
+    return { maxAbs, outputs: a.outputNames.length };
+  }
+  const inputDims = async (bytes: Uint8Array): Promise<number[]> => {
+    const s = await ort.InferenceSession.create(bytes, OPTS);
+    const meta = s.inputMetadata[0]!;
+    await s.release();
+    return (meta.isTensor ? meta.shape : []).map(Number);
+  };
+
+  for (const [name, convs] of [
+    ['multiclass-unet', 12],
+    ['tcia-mr-2ch', 17],
+    ['totalseg-ct', 12],
+  ] as const)
+    it(`${name}: ${convs} convolutions made 2-D, same outputs up to rounding, head still 3-D and splittable`, async () => {
+      const bytes = fixture(name);
+      const r = rewriteDepthAsBatch(bytes);
+      expect(r.reason).toBeUndefined();
+      expect(r.convs).toBe(convs);
+      const counts = opCounts(r.model!);
+      expect(counts.get('InstanceNormalization') ?? 0).toBe(0);
+      expect(counts.get('BatchNormalization')).toBe(opCounts(bytes).get('InstanceNormalization'));
+      const dims = await inputDims(bytes);
+      await compare(bytes, r.model!, dims);
+      // The head is the same 3-D pointwise Conv: split heads over the rewritten body equal the rewritten whole.
+      const split = splitPointwiseHead(r.model!, 'output', 2, dims.slice(2))!;
+      expect(split).not.toBeNull();
+      const whole = await ort.InferenceSession.create(r.model!, OPTS);
+      const body = await ort.InferenceSession.create(split.body!, OPTS);
+      const x = new ort.Tensor('float32', noise(dims.reduce((p, q) => p * q, 1), 9), dims);
+      const ref = (await whole.run({ [whole.inputNames[0]!]: x })).output!.data as Float32Array;
+      const features = (await body.run({ [body.inputNames[0]!]: x }))[split.featuresName]!;
+      const n = dims.slice(2).reduce((p, q) => p * q, 1);
+      for (const h of split.heads) {
+        const hs = await ort.InferenceSession.create(h.model, OPTS);
+        const y = (await hs.run({ [split.featuresName]: features })).output!.data as Float32Array;
+        expect(Array.from(y)).toEqual(Array.from(ref.subarray(h.firstClass * n, (h.firstClass + h.count) * n)));
+        await hs.release();
+      }
+      await whole.release();
+      await body.release();
+    });
+
+  it('zoo (strided and asymmetric depth kernels, residual, depth concat, softmax head, two outputs, opset 13): same outputs', async () => {
+    const bytes = new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/depth-batch-zoo/model.onnx`));
+    const r = rewriteDepthAsBatch(bytes);
+    expect(r.reason).toBeUndefined();
+    // 3 Convs with a depth kernel (3 + 3 + 2 taps), 1×3×3, the pointwise head (consumed by Softmax: made 2-D), 2 ConvTransposes.
+    expect(r.convs).toBe(7);
+    const counts = opCounts(r.model!);
+    expect(counts.get('Conv')).toBe(3 + 3 + 2 + 1 + 1);
+    expect(counts.get('ConvTranspose')).toBe(2);
+    // BatchNormalization in training mode needs opset 14: raised from 13.
+    const opset = pbDecode(r.model!).filter((f) => f.no === 8).map((f) => pbDecode(f.v as Uint8Array));
+    expect(opset.map((o) => Number(o.find((f) => f.no === 2)!.v))).toEqual([14]);
+    const { outputs } = await compare(bytes, r.model!, [1, 2, 8, 12, 10]);
+    expect(outputs).toBe(2);
+  });
+
+  it('says why it leaves a model alone', () => {
+    const file = (f: string): Uint8Array => new Uint8Array(readFileSync(`${PROJECT_ROOT}/${f}`));
+    expect(rewriteDepthAsBatch(fixture('multiclass-2d')).reason).toBe('input is not rank 5');
+    expect(rewriteDepthAsBatch(file('native-models/brain-tumour-t1c/fold_0.onnx')).reason).toBe('input is not rank 5');
+    // A lone pointwise head: nothing worth rewriting.
+    expect(rewriteDepthAsBatch(fixture('multiclass-pointwise')).reason).toBe('no convolution to rewrite');
+    expect(rewriteDepthAsBatch(file('test/fixtures/import/tiny/tiny_external.onnx')).reason).toMatch(/weights in the file/);
+    // MONAI's UNet upsamples with overlapping 3×3×3 stride-2 ConvTransposes.
+    expect(rewriteDepthAsBatch(file('test/fixtures/import/monai/model/model.onnx')).reason).toMatch(/ConvTranspose whose depth kernel/);
   });
 });
