@@ -22,8 +22,8 @@ import { DelineateError, throwIfCancelled } from '../common/errors';
 import { networkInputChannels, networkOutputChannels } from '../common/manifest';
 import type { JobOptions } from '../common/progress';
 import type { Grid, Volume, VolumeInfo } from '../common/volume';
-import { cpuNetworkPool } from '../core/inference/engine';
-import { rewriteStridedConvTranspose } from '../core/inference/onnx-graph';
+import { cpuDepthAsBatch, cpuNetworkPool } from '../core/inference/engine';
+import { rewriteDepthAsBatch, rewriteStridedConvTranspose } from '../core/inference/onnx-graph';
 import { networkGeometry, networkRunsPerTile, slidingWindowPlan } from '../core/inference/plan';
 import { createSession, DEVICE_NAMES, type DeviceName, ort, resolveDevice } from '../core/inference/session';
 import { gridOfInfo, modelInputInfos } from './model-inputs';
@@ -87,11 +87,13 @@ export async function timeNetworkRun(model: LoadedModel, foldPath: string, devic
   const cin = networkInputChannels(m);
   const dims = [1, cin, ...m.patchSize];
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
-  // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU and WebGPU the ConvTranspose rewrite.
+  // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU the depth-as-batch graph where it
+  // applies, else (and on WebGPU) the ConvTranspose rewrite.
   const bigTiles = networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20;
+  const graph = (source: Uint8Array): Uint8Array | undefined => (device === 'cpu' && cpuDepthAsBatch(m) ? rewriteDepthAsBatch(source).model : null) ?? rewriteStridedConvTranspose(source)?.model;
   let rewritten: Uint8Array | undefined;
   // A file that cannot be read or parsed here is left to createSession's error, which names it.
-  if (device === 'cpu' || device === 'webgpu') rewritten = await readFile(foldPath).then((b) => rewriteStridedConvTranspose(new Uint8Array(b))?.model, () => undefined).catch(() => undefined);
+  if (device === 'cpu' || device === 'webgpu') rewritten = await readFile(foldPath).then((b) => graph(new Uint8Array(b)), () => undefined).catch(() => undefined);
   const session = await createSession(rewritten ?? foldPath, { device, memArena: !bigTiles, ...(threads ? { threads } : {}) }, foldPath);
   try {
     const input = new Float32Array(cin * tileVox);

@@ -3,7 +3,8 @@
  * layout, (1,3,3) kernels in the first two stages, (3,3,3) below) exported by test/reference/conv3d_variants.py
  * in several exactly-equivalent graph forms, each timed in onnxruntime-node under several session settings, in
  * one run with PyTorch's own time for one forward pass. Each variant's output is compared with the original
- * graph's (max |Δ|).
+ * graph's (max |Δ|). Also the engine's own load-time rewrites of the original graph (onnx-graph.ts: depth as
+ * batch — what a CPU run executes — and the ConvTranspose rewrite alone).
  *
  * Usage: tsx test/bench/inference-conv.ts [--features 16,32,64,96,96] [--patch 24,128,128] [--runs 5] [--only a,b]
  * Needs the reference venv (DELINEATE_PY, default /work/py/venv/bin/python). Prints one JSON line per
@@ -11,9 +12,10 @@
  * CPU-time ratio is the robust one on a shared machine (other processes change wall times, not the work done).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rewriteDepthAsBatch, rewriteStridedConvTranspose } from '../../main/core/inference/onnx-graph';
 import { ort } from '../../main/core/inference/session';
 import { PROJECT_ROOT } from '../helpers/data';
 
@@ -59,7 +61,13 @@ try {
   const feeds = { input: new ort.Tensor('float32', x, [1, 1, ...torch.patch]) };
   let ref: Float32Array | undefined;
   const rows: { variant: string; setting: string; ms: number; cpuMs: number; ratio: number; cpuRatio?: number; maxAbsDiff: number }[] = [];
-  for (const variant of Object.keys(torch.variants)) {
+  // The engine's own load-time rewrites of the original graph (what a CPU run executes): depth-as-batch, and the
+  // ConvTranspose rewrite alone (what runs where depth-as-batch does not apply).
+  const original = new Uint8Array(readFileSync(join(dir, 'original.onnx')));
+  const engineVariants: Record<string, Uint8Array | null> = { 'engine: depth as batch': rewriteDepthAsBatch(original).model, 'engine: ConvTranspose rewrite only': rewriteStridedConvTranspose(original)?.model ?? null };
+  for (const [name, bytes] of Object.entries(engineVariants)) if (bytes) writeFileSync(join(dir, `${name}.onnx`), bytes);
+  const variants = [...Object.keys(torch.variants), ...Object.keys(engineVariants).filter((k) => engineVariants[k])];
+  for (const variant of variants) {
     for (const st of SETTINGS) {
       if (variant !== 'original' && st.name !== SETTINGS[0]!.name && st.name !== '1 thread' && !only?.includes(`${variant}:${st.name}`)) continue;
       if (only && !only.includes(variant) && !only.includes(`${variant}:${st.name}`)) continue;

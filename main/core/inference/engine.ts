@@ -89,8 +89,9 @@ export interface SegmentOptions extends JobOptions {
   keepWarm?: boolean;
   /**
    * On the CPU, run a 3-D network's convolutions as 2-D convolutions over its depth slices (onnx-graph.ts
-   * rewriteDepthAsBatch: ≈ 30 % less time per pass; logits equal up to float32 summation order). Default true;
-   * false runs the graph as exported (for comparisons). Networks the rewrite does not cover run as exported anyway.
+   * rewriteDepthAsBatch: ≈ 30 % less time per pass, twice the activation memory; logits equal up to float32
+   * summation order). Default true where memory allows (see cpuDepthAsBatch); false runs the graph as exported (for
+   * comparisons). Networks the rewrite does not cover run as exported anyway.
    */
   depthAsBatch?: boolean;
   /** Human-readable log lines (device choice, fallbacks). */
@@ -144,29 +145,48 @@ const collectGarbage: (() => void) | null = (() => {
 })();
 
 /**
- * Memory budgeted per CPU network worker, in bytes per patch voxel: its sessions' weights and arena of
- * activations. Measured on the bench's PlainConvUNet 16…96 (24×128×128 patch): two workers add 365 MB of peak
- * RSS to the in-process run (0.47 → 0.83 GB), ≈ 460 bytes per patch voxel per worker; doubled for wider networks.
+ * Memory budgeted per CPU network session (a worker's, or the in-process one), in bytes per patch voxel: the arena
+ * of activations of one run. Measured (peak RSS of one session's runs minus its start, one thread): the bench's
+ * PlainConvUNet 16…96 on a 24×128×128 patch 640 bytes per voxel as exported, 880 as depth-as-batch 2-D
+ * convolutions (onnx-graph.ts rewriteDepthAsBatch); nnU-Net's default widths 32…320 on 24×128×128 1,230 / 1,700,
+ * on 128³ 1,400 / 2,900 (its shifted depth taps and blocked-layout copies: twice the activations).
  */
-const NETWORK_WORKER_BYTES_PER_VOXEL = 1024;
+const NETWORK_BYTES_PER_VOXEL = { exported: 1536, depthAsBatch: 3072 } as const;
+
+/** This machine's (or container's) memory, a quarter of which the CPU network's sessions may take. */
+function networkMemoryBudget(): number {
+  // A container's memory limit where there is one (Node ≥ 19.6; 0 or undefined when none).
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.() || Infinity;
+  return Math.min(totalmem(), constrained) / 4;
+}
+
+/**
+ * Whether a CPU run of model `m` uses the depth-as-batch graph: a 3-D network whose tiles are not split into heads
+ * (those runs are the memory-bound ones: the 100-class target keeps its measured graph), with one session's
+ * activations at NETWORK_BYTES_PER_VOXEL.depthAsBatch within the network memory budget; otherwise the graph runs
+ * as exported (half the activation memory, ≈ 30 % more time per pass).
+ */
+export function cpuDepthAsBatch(m: ModelManifest): boolean {
+  const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
+  if (m.dimensionality !== '3d' || networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return false;
+  return tileVox * NETWORK_BYTES_PER_VOXEL.depthAsBatch <= networkMemoryBudget();
+}
 
 /**
  * The CPU worker pool `segment()` uses by default for `runs` network runs of model `m` with `threads` threads in
  * all (workers 1 = the network runs in the calling thread, on all `threads`): none for tiles whose output reaches
  * 128 MiB (those run in-process, split into heads), else ./network-pool.ts `poolShape` within a memory budget of
- * a quarter of this machine's (or container's) memory, counting NETWORK_WORKER_BYTES_PER_VOXEL per patch voxel
- * and twice the folds' ONNX bytes (`modelBytes`, all `folds` together) per worker; the work a worker needs scales
- * with the fold size (networkCostFactor). Also used by the models panel's time estimate.
+ * a quarter of this machine's (or container's) memory, counting NETWORK_BYTES_PER_VOXEL per patch voxel (of the
+ * graph the run uses, see {@link cpuDepthAsBatch}) and twice the folds' ONNX bytes (`modelBytes`, all `folds`
+ * together) per worker; the work a worker needs scales with the fold size (networkCostFactor). Also used by the
+ * models panel's time estimate.
  */
-export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0, folds = 1): { workers: number; threadsPerWorker: number } {
+export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0, folds = 1, depthAsBatch = cpuDepthAsBatch(m)): { workers: number; threadsPerWorker: number } {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   if (networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return { workers: 1, threadsPerWorker: threads };
-  // A container's memory limit where there is one (Node ≥ 19.6; 0 or undefined when none).
-  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.() || Infinity;
-  const memory = Math.min(totalmem(), constrained);
   // Per worker: activations, plus every fold's weights twice (the session's copy and ONNX Runtime's prepacked one).
-  const perWorker = tileVox * NETWORK_WORKER_BYTES_PER_VOXEL + 2 * modelBytes;
-  return poolShape(threads, runs, tileVox, memory / 4 / perWorker, networkCostFactor(modelBytes / Math.max(1, folds)));
+  const perWorker = tileVox * NETWORK_BYTES_PER_VOXEL[depthAsBatch ? 'depthAsBatch' : 'exported'] + 2 * modelBytes;
+  return poolShape(threads, runs, tileVox, networkMemoryBudget() / perWorker, networkCostFactor(modelBytes / Math.max(1, folds)));
 }
 
 /** Output bytes per pointwise head when a many-class network is split (see SegmentOptions.headClasses). */
@@ -275,7 +295,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const spatialDims = inDims.slice(2);
   const maxHeadClasses = opts.headClasses ?? (device === 'cpu' && bigTiles ? Math.max(2, Math.floor(HEAD_OUTPUT_BYTES / (tileVox * 4))) : 0);
   const threads = opts.threads ?? availableParallelism();
-  const depthAsBatch = device === 'cpu' && !is2d && opts.depthAsBatch !== false;
+  const depthAsBatch = device === 'cpu' && opts.depthAsBatch !== false && cpuDepthAsBatch(m);
   // The fold files' identities (size, times, inode) and sizes, without reading them: a network kept warm from the
   // previous run (./warm-network.ts) is reused only for the very same files, device and settings.
   const foldStats = await Promise.all(useFolds.map((f) => stat(f.path, { bigint: true }).catch(() => undefined)));
@@ -286,7 +306,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const modelBytes = foldStats.reduce((sum, st) => sum + Number(st?.size ?? 0), 0);
   const shapeFor = (runsTotal: number): { workers: number; threadsPerWorker: number } => {
     if (!poolable) return { workers: 1, threadsPerWorker: threads };
-    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads, modelBytes, useFolds.length);
+    if (opts.networkWorkers === undefined) return cpuNetworkPool(m, runsTotal, threads, modelBytes, useFolds.length, depthAsBatch);
     const workers = Math.max(1, Math.min(opts.networkWorkers, runsTotal));
     return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
   };
