@@ -19,6 +19,39 @@
  * (onnx-graph.ts; bit-identical). 512×512×300: 4.11 GB → 2.79 GB peak RSS (band 1.83 GB; classes × volume × 4 B
  * would be 31.5 GB, 8.5 GB on the network grid). 256×256×150: 2.41 GB → 1.02 GB, the same label map (SHA-256).
  *
+ * ## Findings, session 5: the network as 2-D convolutions over depth slices
+ * Per-op profile of one 1-thread pass of the bench net (ONNX Runtime 1.30, ConvTranspose rewrite): Conv 82 % (513 of
+ * 627 ms), InstanceNormalization 8 %, Concat 4 %, LeakyRelu 4 %, DepthToSpace 2.5 %. Its 3-D Convs reach 48–72
+ * GFLOP/s on 1×3×3 kernels and ≈ 110 on 3×3×3 (im2col + SGEMM); the same arithmetic as 2-D Convs over the depth
+ * slices (batch = D) takes ONNX Runtime's blocked NCHWc kernels: single layers 1.5–1.7× faster (16 ch at 128²:
+ * 37.6 → 25.4 ms; 64 ch 3×3×3 at 24×32²: 49.9 → 34.3 ms as three depth taps). Transposing around each Conv ate half
+ * the gain, so the whole graph is kept depth-major ([D, C, H, W]; onnx-graph.ts rewriteDepthAsBatch): a kd×k×k
+ * kernel as kd shifted 2-D Convs summed (ONNX Runtime fuses the Adds into the Convs; shifting with a negative-pad
+ * Pad beat Pad + 3 Slices, 466 vs 481 ms, and beat one Conv on channel-concatenated taps, 485 ms), InstanceNorm as
+ * training-mode BatchNormalization over (D, H, W) (measured equal to InstanceNorm: 47 vs 49 ms), ConvTranspose
+ * kd = stride as one 2-D ConvTranspose + Reshape (pointwise Conv + DepthToSpace was no faster here: 492 ms).
+ * One 1-thread pass, alternating in one process: 735 → 466 ms (PyTorch 2.15, same net, 1 thread: ≈ 720 ms);
+ * 2 threads 418 → 300 ms; nnU-Net widths 32…320 2.40 → 1.74 s. Profile after: Conv 59 %, NCHWc reorders 14 %,
+ * BatchNorm 8.5 %, ConvTranspose 5 %, LeakyRelu 4 %, Concat 4 %, Slice/Pad 5 %.
+ * Cost: activations ≈ 2× on large patches (32…320 on 128³: 2.9 vs 1.4 KB per patch voxel with ONNX Runtime's arena;
+ * without the arena 1.3 vs 0.65 KB but 30 % slower; without memory patterns 13 % slower) and +1.5× the fold size at
+ * session creation (blocked weights), so the engine uses it only where one session's activations at 3 KB per patch
+ * voxel fit a quarter of memory, and never for many-class tiles split into heads (the 100-class memory target is
+ * unchanged: 2.59 GiB). Logits: equal up to float32 summation order (|Δ| ≈ 1e-5 of their range); golden tests
+ * 0 / 0 / 1 differing voxels, max |Δ logit| 9.8e-4 / 7.3e-4 / 2.0e-3 (float16 steps) — before 2 / 0 / 1.
+ * Results (`npm run bench -- inference`, medians of alternating pairs; the machine ≈ 10–20 % slower than in
+ * session 4's final runs: PyTorch's MR no-TTA 2.14–2.77 s vs 2.09 s):
+ *   MR TTA 10.8 vs 15.7 s (0.66; 0.42–0.69), MR no TTA 2.55 vs 2.24 s (1.10; five pairs 1.04–1.21; the run before
+ *   1.14: 0.99–1.29), CT TTA 20.7 vs 33.5 s (0.61; 0.60–0.62), CT no TTA 4.92 vs 7.32 s (0.67; 0.59–0.71); steady
+ *   state MR no TTA 1.94 vs 2.16 s (0.92; 0.72–0.94); nnU-Net widths 32…320 on the MR without TTA, cold, 2 pairs:
+ *   7.04 vs 7.56 / 7.30 s (0.93, 0.97; 1.15–1.18 before). Labels differing from nnU-Net: 0 (TTA), 1 (MR no TTA;
+ *   3–4 before), 4 (wide net; 15 before). Peak RSS 0.59–0.69× PyTorch's for the bench net (0.45–0.60 before: the
+ *   blocked weights and larger arena), but 1.12–1.15× for the 123 MB-fold wide net (2.52 vs 2.25 GB: two workers
+ *   each holding the blocked weights).
+ * Where the 4-tile MR without TTA still loses (cold, 2.4–2.9 s): reading with itk-wasm 0.18–0.24 s and preprocessing
+ * 0.34–0.39 s (while the two workers start on the same 2 cores) against nnU-Net's 0.23–0.29 s for both; the network
+ * stage itself is now level (1.61–1.89 vs 1.75–2.25 s); export 0.2 vs 0.16 s.
+ *
  * ## Findings, session 4 (same machine, ≈ 30 % slower per pass that day: one 1-thread pass 750 vs 567 ms)
  * A timeline of one cold 4-tile MR run without TTA (trace of segment(), 2.9 s) showed where the time outside the
  * network went: reading the .nii.gz with itk-wasm 0.15–0.19 s (0.07 s once its wasm is loaded; node:zlib alone

