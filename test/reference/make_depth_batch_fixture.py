@@ -8,7 +8,7 @@ weights with a fixed seed). Input [1, 2, 8, 12, 10] (odd in-plane sizes on purpo
   Conv 3×3×3 stride 2 in all axes → PRelu (scalar slope) (a1)
   Conv 2×3×3, depth pads 0 before / 1 after → Relu; Add(a1, ·) residual; Mul by a scalar (r)
   ConvTranspose 2×2×2 stride 2 with bias → Concat with a0 on channels
-  Conv 1×3×3 → Sigmoid (a3); Concat(a3, a3) along depth (axis 2)
+  Conv 1×3×3 → Sigmoid (a3); Concat(a3, 1 − a3) along depth (axis 2; a constant as the first operand)
   head: pointwise Conv → Softmax over channels (a head that is not the graph output: rewritten 2-D)   → 'output'
   second output: ConvTranspose 1×2×2 stride (1, 2, 2) without bias on a3                          → 'upsampled'
 
@@ -49,7 +49,8 @@ nodes = [
     h.make_node('Concat', ['up', 'a0'], ['cat'], axis=1),
     h.make_node('Conv', ['cat', w('w3', 4, 14, 1, 3, 3)], ['c3'], kernel_shape=[1, 3, 3], pads=[0, 1, 1, 0, 1, 1]),
     h.make_node('Sigmoid', ['c3'], ['a3']),
-    h.make_node('Concat', ['a3', 'a3'], ['deep'], axis=2),
+    h.make_node('Sub', [c('one', 1.0), 'a3'], ['a3c']),
+    h.make_node('Concat', ['a3', 'a3c'], ['deep'], axis=2),
     h.make_node('Conv', ['deep', w('wh', 3, 4, 1, 1, 1), w('bh', 3)], ['logits'], kernel_shape=[1, 1, 1]),
     h.make_node('Softmax', ['logits'], ['output'], axis=1),
     h.make_node('ConvTranspose', ['a3', w('wu', 4, 2, 1, 2, 2)], ['upsampled'], kernel_shape=[1, 2, 2], strides=[1, 2, 2]),

@@ -722,7 +722,8 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
       if (op === 'Identity' && outs.length === 1) inits.set(outs[0]!, inits.get(ins[0]!)!);
       continue;
     }
-    const x = dm.get(ins[0] ?? '');
+    // The activation input (for elementwise n-ary ops, whichever operand is one: Sub(constant, x) is fine too).
+    const x = dm.get(ins[0] ?? '') ?? (DEPTH_BATCH_NARY.has(op) ? ins.map((i) => dm.get(i)).find((v) => v !== undefined) : undefined);
     if (!x || outs.length === 0) return no(`${op} does not read an activation first`);
     const intsAttr = (name: string): number[] | undefined => {
       const a = attrs.get(name);

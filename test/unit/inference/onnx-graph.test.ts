@@ -253,7 +253,7 @@ describe('rewriteDepthAsBatch', () => {
       await body.release();
     });
 
-  it('zoo (strided and asymmetric depth kernels, residual, depth concat, softmax head, two outputs, opset 13): same outputs', async () => {
+  it('zoo (strided and asymmetric depth kernels, residual, constant − activation, depth concat, softmax head, two outputs, opset 13): same outputs', async () => {
     const bytes = new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/depth-batch-zoo/model.onnx`));
     const r = rewriteDepthAsBatch(bytes);
     expect(r.reason).toBeUndefined();
