@@ -99,7 +99,7 @@ export function nonzeroMask(data: Float32Array, channels: number, shape: Vec3n):
   }
   // Flood the background from the border (6-connectivity); unreached background = holes → foreground.
   const [n0, n1, n2] = shape;
-  if (mask.every((v) => v === 1)) return mask; // nothing to fill
+  if (mask.indexOf(0) < 0) return mask; // nothing to fill
   const reached = new Uint8Array(n);
   let stack = new Int32Array(1 << 20);
   let sp = 0;
@@ -114,10 +114,16 @@ export function nonzeroMask(data: Float32Array, channels: number, shape: Vec3n):
       stack[sp++] = i;
     }
   };
+  // Seeds: the border voxels only (first and last of every row; whole rows on the border planes).
   for (let a = 0; a < n0; a++)
-    for (let b = 0; b < n1; b++)
-      for (let c = 0; c < n2; c++)
-        if (a === 0 || b === 0 || c === 0 || a === n0 - 1 || b === n1 - 1 || c === n2 - 1) push((a * n1 + b) * n2 + c);
+    for (let b = 0; b < n1; b++) {
+      const row = (a * n1 + b) * n2;
+      if (a === 0 || b === 0 || a === n0 - 1 || b === n1 - 1) for (let c = 0; c < n2; c++) push(row + c);
+      else {
+        push(row);
+        push(row + n2 - 1);
+      }
+    }
   const s1 = n2;
   const s0 = n1 * n2;
   while (sp > 0) {
@@ -140,18 +146,23 @@ export function nonzeroMask(data: Float32Array, channels: number, shape: Vec3n):
 export function maskBbox(mask: Uint8Array, shape: Vec3n): [Vec3n, Vec3n] {
   const lo: Vec3n = [shape[0], shape[1], shape[2]];
   const hi: Vec3n = [0, 0, 0];
-  let i = 0;
+  const n2 = shape[2];
   for (let a = 0; a < shape[0]; a++)
-    for (let b = 0; b < shape[1]; b++)
-      for (let c = 0; c < shape[2]; c++, i++)
-        if (mask[i]) {
-          if (a < lo[0]) lo[0] = a;
-          if (a >= hi[0]) hi[0] = a + 1;
-          if (b < lo[1]) lo[1] = b;
-          if (b >= hi[1]) hi[1] = b + 1;
-          if (c < lo[2]) lo[2] = c;
-          if (c >= hi[2]) hi[2] = c + 1;
-        }
+    for (let b = 0; b < shape[1]; b++) {
+      // First and last set (non-zero) voxel of the row.
+      const row = (a * shape[1] + b) * n2;
+      let first = 0;
+      while (first < n2 && !mask[row + first]) first++;
+      if (first === n2) continue;
+      let last = n2 - 1;
+      while (!mask[row + last]) last--;
+      if (a < lo[0]) lo[0] = a;
+      if (a >= hi[0]) hi[0] = a + 1;
+      if (b < lo[1]) lo[1] = b;
+      if (b >= hi[1]) hi[1] = b + 1;
+      if (first < lo[2]) lo[2] = first;
+      if (last >= hi[2]) hi[2] = last + 1;
+    }
   if (hi[0] === 0) return [[0, 0, 0], [...shape]];
   return [lo, hi];
 }
