@@ -19,10 +19,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelEstimate, SegmentPreset } from '../common/api';
 import { DelineateError, throwIfCancelled } from '../common/errors';
-import { networkInputChannels, networkOutputChannels } from '../common/manifest';
+import { networkInputChannels } from '../common/manifest';
 import type { JobOptions } from '../common/progress';
 import type { Grid, Volume, VolumeInfo } from '../common/volume';
-import { cpuDepthAsBatch, cpuNetworkPool } from '../core/inference/engine';
+import { bigTileOutput, cpuDepthAsBatch, cpuNetworkPool } from '../core/inference/engine';
 import { rewriteDepthAsBatch, rewriteStridedConvTranspose } from '../core/inference/onnx-graph';
 import { networkGeometry, networkRunsPerTile, slidingWindowPlan } from '../core/inference/plan';
 import { createSession, DEVICE_NAMES, type DeviceName, ort, resolveDevice } from '../core/inference/session';
@@ -89,7 +89,7 @@ export async function timeNetworkRun(model: LoadedModel, foldPath: string, devic
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   // As the engine: no memory arena when one tile's output is ≥ 128 MiB; on the CPU the depth-as-batch graph where it
   // applies, else (and on WebGPU) the ConvTranspose rewrite.
-  const bigTiles = networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20;
+  const bigTiles = bigTileOutput(m);
   const graph = (source: Uint8Array): Uint8Array | undefined => (device === 'cpu' && cpuDepthAsBatch(m) ? rewriteDepthAsBatch(source).model : null) ?? rewriteStridedConvTranspose(source)?.model;
   let rewritten: Uint8Array | undefined;
   // A file that cannot be read or parsed here is left to createSession's error, which names it.

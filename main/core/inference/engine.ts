@@ -153,6 +153,14 @@ const collectGarbage: (() => void) | null = (() => {
  */
 const NETWORK_BYTES_PER_VOXEL = { exported: 1536, depthAsBatch: 3072 } as const;
 
+/**
+ * Whether one tile's network output (classes × patch voxels × 4 bytes) reaches 128 MiB: such tiles run in this
+ * thread without ONNX Runtime's arena, split into pointwise heads on the CPU, with a GC after each tile.
+ */
+export function bigTileOutput(m: ModelManifest): boolean {
+  return networkOutputChannels(m) * m.patchSize.reduce((a, b) => a * b, 1) * 4 >= 128 * 2 ** 20;
+}
+
 /** This machine's (or container's) memory, a quarter of which the CPU network's sessions may take. */
 function networkMemoryBudget(): number {
   // A container's memory limit where there is one (Node ≥ 19.6; 0 or undefined when none).
@@ -168,7 +176,7 @@ function networkMemoryBudget(): number {
  */
 export function cpuDepthAsBatch(m: ModelManifest): boolean {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
-  if (m.dimensionality !== '3d' || networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return false;
+  if (m.dimensionality !== '3d' || bigTileOutput(m)) return false;
   return tileVox * NETWORK_BYTES_PER_VOXEL.depthAsBatch <= networkMemoryBudget();
 }
 
@@ -183,7 +191,7 @@ export function cpuDepthAsBatch(m: ModelManifest): boolean {
  */
 export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0, folds = 1, depthAsBatch = cpuDepthAsBatch(m)): { workers: number; threadsPerWorker: number } {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
-  if (networkOutputChannels(m) * tileVox * 4 >= 128 * 2 ** 20) return { workers: 1, threadsPerWorker: threads };
+  if (bigTileOutput(m)) return { workers: 1, threadsPerWorker: threads };
   // Per worker: activations, plus every fold's weights twice (the session's copy and ONNX Runtime's prepacked one).
   const perWorker = tileVox * NETWORK_BYTES_PER_VOXEL[depthAsBatch ? 'depthAsBatch' : 'exported'] + 2 * modelBytes;
   return poolShape(threads, runs, tileVox, networkMemoryBudget() / perWorker, networkCostFactor(modelBytes / Math.max(1, folds)));
@@ -289,7 +297,7 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   const mirrorAxes = opts.tta === false ? [] : m.mirroringAxes.map((a) => (is2d ? a + 1 : a));
   const combos = mirrorCombinations(mirrorAxes);
   /** Tiles whose network output is ≥ 128 MiB: no ORT arena, and a GC after each tile (see collectGarbage). */
-  const bigTiles = A * tileVox * 4 >= 128 * 2 ** 20;
+  const bigTiles = bigTileOutput(m);
   const device = resolveDevice(opts.device ?? 'auto', log);
   const sessionSettings = { device, memArena: !bigTiles, ...(opts.threads ? { threads: opts.threads } : {}) };
   const spatialDims = inDims.slice(2);
@@ -358,6 +366,8 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
         const source = verified ?? (await readFile(f.path));
         const slices = depthAsBatch ? rewriteDepthAsBatch(source) : undefined;
         if (slices && i === 0) log(slices.model ? `network: ${slices.convs} 3-D convolutions run as 2-D convolutions over depth slices` : `network: 3-D convolutions run as exported (${slices.reason})`);
+        else if (i === 0 && device === 'cpu' && opts.depthAsBatch !== false)
+          log(`network: run as exported (${bigTiles ? 'many-class tiles split into heads' : 'its depth-slice form would need more than a quarter of memory for activations'})`);
         bytes = slices?.model ?? rewriteStridedConvTranspose(source)?.model;
       }
     } catch {

@@ -125,7 +125,8 @@ interface PoolWorker {
  * on the PGBM-001 MR 2.73–2.86 vs 2.68–2.72 s from a fresh process and 2.30–2.59 vs 2.11–2.23 s with the network
  * kept warm from a previous run (./warm-network.ts: no start at all); its 32 runs 13.8–14.8 s vs 10.1–10.8 s; the
  * bundled 2d model (160² patch, ≈ 20 ms a run) 22 runs 0.76–0.88 s vs 0.81–0.93 s (stays in-process), 264 runs
- * 5.2–5.4 s vs 4.1–4.2 s.
+ * 5.2–5.4 s vs 4.1–4.2 s. Rechecked with the depth-as-batch graph (passes ≈ 35 % shorter): the 4 runs still
+ * favour two workers, 2.24–2.39 vs 2.59–2.87 s in-process from a fresh process.
  */
 export const VOXEL_RUNS_PER_WORKER = 0.75e6;
 

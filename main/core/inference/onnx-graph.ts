@@ -616,7 +616,8 @@ function attrsOf(n: PbMessage): Map<string, PbMessage> {
  * transposed back, so that {@link splitPointwiseHead} still finds it and its split heads equal the whole head bit
  * for bit. Graph outputs are transposed back to [1, C, D, H, W].
  *
- * Returns null (the model is then run as it is) unless every node is one this rewrite maps: Conv / ConvTranspose
+ * Returns `{ model: null, reason }` (the model then runs as it is; the engine logs the reason) unless every node is
+ * one this rewrite maps: Conv / ConvTranspose
  * with float weights stored in the file (group 1, dilation 1, no auto_pad), InstanceNormalization, the elementwise
  * ops above, Concat and (Log)Softmax on a non-batch axis; one rank-5 graph input; default-domain opset ≥ 13 (raised
  * to 14 when 13, for BatchNormalization's training mode). Batch size must be 1 at run time (the engine's tiles).
