@@ -11,10 +11,10 @@
  * engine adds the results in the same order as its in-process path, so the label maps are identical.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DelineateError } from '../../common/errors';
@@ -60,18 +60,15 @@ const STARTUP_FAILED = "require('node:worker_threads').parentPort.postMessage({ 
 /**
  * The worker script: the bundled `tile-worker.js` (electron-vite builds it next to the compute entry, or one folder
  * up from a shared chunk); from the TypeScript sources (CLI, tests, web host) the same bundle made with esbuild
- * once per process into `node_modules/.cache/delineate/` (where `onnxruntime-node` resolves); failing that, the
- * source started through tsx. Why the bundle: a worker that loads tsx spends ≈ 0.4 s in module loading before
- * its sessions (measured: 400–460 ms from spawn to the worker's first line, 18–76 ms for its sessions).
+ * into `node_modules/.cache/delineate/` (where `onnxruntime-node` resolves), reused by later processes while none of
+ * its input files has changed; failing that, the source started through tsx. Why the bundle: a worker that loads
+ * tsx spends ≈ 0.4 s in module loading before its sessions (measured: 400–460 ms from spawn to the worker's first
+ * line, 18–76 ms for its sessions).
  */
 async function workerScript(): Promise<{ script: string | URL; evalSource: boolean }> {
-  const base = import.meta.url;
-  const name = 'tile-worker';
-  for (const rel of [`./${name}.js`, `../${name}.js`]) {
-    const u = new URL(rel, base);
-    if (u.protocol === 'file:' && existsSync(fileURLToPath(u))) return { script: u, evalSource: false };
-  }
-  const ts = new URL(`./${name}.ts`, base);
+  const ready = readyWorkerScript();
+  if (ready) return ready;
+  const ts = new URL(`./${WORKER_NAME}.ts`, import.meta.url);
   if (!compileFailed)
     try {
       compiled ??= compileWorker(ts);
@@ -83,25 +80,110 @@ async function workerScript(): Promise<{ script: string | URL; evalSource: boole
   return { script: tsWorkerBootstrap(ts, STARTUP_FAILED), evalSource: true };
 }
 
+const WORKER_NAME = 'tile-worker';
+
+/**
+ * The worker script when it can be had without waiting: the built `tile-worker.js`, or a bundle from an earlier
+ * process whose recorded inputs (path, size, mtime) are all unchanged. Synchronous on purpose: the engine starts
+ * the pool and then preprocesses in this thread without yielding, and an esbuild call (≈ 30 ms of work, but
+ * answered through this thread's event loop) left the workers unspawned until preprocessing ended — measured on
+ * the bench's 4-tile MR: workers began 380–450 ms after the pool was asked for, and the first tile waited
+ * ≈ 260 ms for them.
+ */
+function readyWorkerScript(): { script: URL; evalSource: false } | undefined {
+  for (const rel of [`./${WORKER_NAME}.js`, `../${WORKER_NAME}.js`]) {
+    const u = new URL(rel, import.meta.url);
+    if (u.protocol === 'file:' && existsSync(fileURLToPath(u))) return { script: u, evalSource: false };
+  }
+  if (compiledUrl) return { script: compiledUrl, evalSource: false };
+  let bundle: string | undefined;
+  try {
+    bundle = recordedBundle(bundleRecordFile(), fileURLToPath(new URL(`./${WORKER_NAME}.ts`, import.meta.url)));
+  } catch {
+    // No onnxruntime-node to resolve the cache folder from: workerScript() reports what is missing.
+  }
+  if (!bundle) return undefined;
+  compiledUrl = pathToFileURL(bundle);
+  return { script: compiledUrl, evalSource: false };
+}
+
+/**
+ * The bundle that `recordFile` (a {@link BundleRecord} as JSON) records for `entry`, when that record exists, the
+ * bundle file exists and every recorded input file still has its recorded size and mtime; else undefined.
+ */
+export function recordedBundle(recordFile: string, entry: string): string | undefined {
+  let record: BundleRecord;
+  try {
+    record = JSON.parse(readFileSync(recordFile, 'utf8')) as BundleRecord;
+  } catch {
+    return undefined;
+  }
+  if (record.entry !== entry || typeof record.bundle !== 'string' || !existsSync(record.bundle) || typeof record.inputs !== 'object' || !record.inputs) return undefined;
+  const inputs = Object.entries(record.inputs);
+  if (!inputs.some(([path]) => path === entry)) return undefined;
+  for (const [path, st] of inputs) {
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (!now || now.size !== st?.size || now.mtimeMs !== st.mtimeMs) return undefined;
+  }
+  return record.bundle;
+}
+
+/** What a bundle was made from: the entry, and each bundled source file's size and mtime at build time. */
+export interface BundleRecord {
+  entry: string;
+  bundle: string;
+  inputs: Record<string, { size: number; mtimeMs: number }>;
+}
+
 let compiled: Promise<URL> | undefined;
+let compiledUrl: URL | undefined;
 let compileFailed = false;
 
-/** Bundle the worker's TypeScript entry (onnxruntime-node external) into a content-addressed .mjs file. */
+/** The folder of the bundle and its record: next to `onnxruntime-node`, so that the bundle's import of it resolves. */
+function bundleDir(): string {
+  const nodeModules = dirname(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')));
+  return join(nodeModules, '.cache', 'delineate');
+}
+
+function bundleRecordFile(): string {
+  return join(bundleDir(), `${WORKER_NAME}.json`);
+}
+
+/** Write `data` to `file` atomically (temporary file in the same folder, then rename). */
+async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+/**
+ * Bundle the worker's TypeScript entry (onnxruntime-node external) into a content-addressed .mjs file, and record
+ * its inputs for {@link readyWorkerScript} — unless one of them was modified after the build began (it might not
+ * be what was bundled).
+ */
 async function compileWorker(entry: URL): Promise<URL> {
   const esbuild = await import('esbuild');
-  const r = await esbuild.build({ entryPoints: [fileURLToPath(entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['onnxruntime-node'], write: false, logLevel: 'silent' });
+  const entryPath = fileURLToPath(entry);
+  const cwd = dirname(entryPath);
+  const buildStartMs = Date.now();
+  const r = await esbuild.build({ entryPoints: [entryPath], absWorkingDir: cwd, bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['onnxruntime-node'], write: false, metafile: true, logLevel: 'silent' });
   const code = r.outputFiles[0]!.contents;
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const nodeModules = dirname(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')));
-  const dir = join(nodeModules, '.cache', 'delineate');
-  const file = join(dir, `tile-worker-${hash}.mjs`);
-  if (!existsSync(file)) {
-    await mkdir(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, code);
-    await rename(tmp, file);
+  const dir = bundleDir();
+  const file = join(dir, `${WORKER_NAME}-${hash}.mjs`);
+  await mkdir(dir, { recursive: true });
+  if (!existsSync(file)) await writeAtomic(file, code);
+  const inputs: BundleRecord['inputs'] = {};
+  for (const rel of Object.keys(r.metafile.inputs)) {
+    const path = resolve(cwd, rel);
+    const st = statSync(path);
+    inputs[path] = { size: st.size, mtimeMs: st.mtimeMs };
   }
-  return pathToFileURL(file);
+  // A record is only an optimisation: failing to write it costs the next process one build.
+  if (Object.values(inputs).every((st) => st.mtimeMs < buildStartMs))
+    await writeAtomic(bundleRecordFile(), JSON.stringify({ entry: entryPath, bundle: file, inputs } satisfies BundleRecord)).catch(() => {});
+  compiledUrl = pathToFileURL(file);
+  return compiledUrl;
 }
 
 interface Task {
@@ -198,7 +280,9 @@ export class NetworkPool {
    * (and stops every worker) when a session cannot be created.
    */
   static async start(init: TileWorkerInit, workers: number, modelId: string, threads: number = init.threadsPerWorker * workers): Promise<NetworkPool> {
-    const { script, evalSource } = await workerScript();
+    // Without an await when the script is ready (see readyWorkerScript): the workers must be spawned before the
+    // caller goes on with synchronous work.
+    const { script, evalSource } = readyWorkerScript() ?? (await workerScript());
     const started: Worker[] = [];
     try {
       const metas = await Promise.all(

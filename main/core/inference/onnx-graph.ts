@@ -242,10 +242,16 @@ const SHAPE_DIM = 1;
 const DIM_VALUE = 1;
 const FLOAT = 1n;
 
-/** A float32 initializer: dims and values (a copy, little-endian decoded). */
+/**
+ * A float32 initializer: dims, its bytes as stored (little-endian float32) and its values. The values are a view
+ * of the model's bytes where those are 4-byte aligned, else a copy made when first asked for; never written to.
+ * Why no copies: on the 2-core VMs measured here a fresh 9 MB buffer costs 10–60 ms in page faults, and the
+ * rewrite of the bench's 9 MB network copied its weights four times (60–190 ms on a first call).
+ */
 interface FloatInit {
   dims: number[];
-  values: Float32Array;
+  bytes: Uint8Array;
+  readonly values: Float32Array;
 }
 
 function readFloatInit(t: PbMessage): FloatInit | undefined {
@@ -253,28 +259,40 @@ function readFloatInit(t: PbMessage): FloatInit | undefined {
   const dims = ints(t, TENSOR_DIMS).map(Number);
   const n = dims.reduce((a, b) => a * b, 1);
   const raw = t.find((f) => f.no === TENSOR_RAW_DATA);
-  let values: Float32Array;
   if (raw) {
-    const b = raw.v as Uint8Array;
-    if (b.length !== n * 4) return undefined;
-    values = new Float32Array(n);
-    new Uint8Array(values.buffer).set(b);
-  } else {
-    const packed = t.filter((f) => f.no === TENSOR_FLOAT_DATA);
-    const chunks: number[] = [];
-    for (const f of packed) {
-      const b = f.v as Uint8Array;
-      const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      for (let i = 0; i + 4 <= b.length; i += 4) chunks.push(dv.getFloat32(i, true));
-    }
-    if (chunks.length !== n) return undefined;
-    values = Float32Array.from(chunks);
+    const bytes = raw.v as Uint8Array;
+    if (bytes.length !== n * 4) return undefined;
+    let values: Float32Array | undefined;
+    return {
+      dims,
+      bytes,
+      get values(): Float32Array {
+        if (!values) {
+          if (bytes.byteOffset % 4 === 0) values = new Float32Array(bytes.buffer, bytes.byteOffset, n);
+          else {
+            values = new Float32Array(n);
+            new Uint8Array(values.buffer).set(bytes);
+          }
+        }
+        return values;
+      },
+    };
   }
-  return { dims, values };
+  const packed = t.filter((f) => f.no === TENSOR_FLOAT_DATA);
+  const chunks: number[] = [];
+  for (const f of packed) {
+    const b = f.v as Uint8Array;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let i = 0; i + 4 <= b.length; i += 4) chunks.push(dv.getFloat32(i, true));
+  }
+  if (chunks.length !== n) return undefined;
+  const values = Float32Array.from(chunks);
+  return { dims, bytes: new Uint8Array(values.buffer), values };
 }
 
-function floatInit(name: string, dims: number[], values: Float32Array): PbOutField[] {
-  const raw = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+/** A float32 TensorProto; `values` (or their little-endian bytes) are referenced, not copied: the encoder copies them once. */
+function floatInit(name: string, dims: number[], values: Float32Array | Uint8Array): PbOutField[] {
+  const raw = values instanceof Uint8Array ? values : new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   return [...dims.map((d) => intField(TENSOR_DIMS, d)), intField(TENSOR_DATA_TYPE, FLOAT), strField(TENSOR_NAME, name), bytesField(TENSOR_RAW_DATA, raw)];
 }
 
@@ -673,7 +691,15 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
     addInits.push(bytesField(GRAPH_INITIALIZER, int64Init(name, values)));
     return name;
   };
-  const f32 = (dims: number[], values: Float32Array): string => {
+  const i64Scalar = (value: number): string => {
+    const name = fresh('c');
+    const raw = new Uint8Array(8);
+    new DataView(raw.buffer).setBigInt64(0, BigInt(value), true);
+    // No dims: a scalar (Gather with a scalar index drops the axis).
+    addInits.push(bytesField(GRAPH_INITIALIZER, [intField(TENSOR_DATA_TYPE, 7), strField(TENSOR_NAME, name), bytesField(TENSOR_RAW_DATA, raw)]));
+    return name;
+  };
+  const f32 = (dims: number[], values: Float32Array | Uint8Array): string => {
     const name = fresh('w');
     addInits.push(bytesField(GRAPH_INITIALIZER, floatInit(name, dims, values)));
     return name;
@@ -756,14 +782,6 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
       if (strides.length !== 3 || pads.length !== 6) return no(`${op} strides/pads`);
       const [kd, kh, kw] = kernel;
       const inPlane = [attrInts('kernel_shape', [kh, kw]), attrInts('strides', strides.slice(1)), attrInts('pads', [pads[1]!, pads[2]!, pads[4]!, pads[5]!])];
-      const slice = (j: number): Float32Array => {
-        // W[:, :, j] of a [A, B, kd, kh, kw] tensor as [A, B, kh, kw].
-        const [A, B] = w.dims as [number, number];
-        const plane = kh * kw;
-        const r = new Float32Array(A * B * plane);
-        for (let ab = 0; ab < A * B; ab++) r.set(w.values.subarray((ab * kd + j) * plane, (ab * kd + j + 1) * plane), ab * plane);
-        return r;
-      };
       if (op === 'Conv') {
         const [Co, Ci] = w.dims as [number, number];
         if (outputNames.includes(outs[0]!) && !consumed.has(outs[0]!) && kernel.every((v) => v === 1) && strides.every((v) => v === 1) && pads.every((v) => v === 0)) {
@@ -778,7 +796,7 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
         const bias = bName ? [bName] : [];
         if (kd === 1) {
           if (sd !== 1 || pdb !== 0 || pde !== 0) return no('Conv with depth kernel 1 and a depth stride or padding');
-          emit('Conv', [x, f32([Co, Ci, kh, kw], w.values), ...bias], [result], inPlane);
+          emit('Conv', [x, f32([Co, Ci, kh, kw], w.bytes), ...bias], [result], inPlane);
         } else {
           // Tap j reads input depth d·sd + j − pdb for output depth d.
           let padded: string | undefined;
@@ -805,7 +823,12 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
               emit('Slice', [padded, i64([j]), i64([end]), i64([0]), i64([sd])], [tap]);
             }
             const c = fresh('conv');
-            emit('Conv', [tap, f32([Co, Ci, kh, kw], slice(j)), ...(j === 0 ? bias : [])], [c], inPlane);
+            // W[:, :, j] by a Gather on the original weights, which ONNX Runtime folds into a constant when the
+            // session is made (in C++, before its NCHWc layout pass): slicing them here cost 20–40 ms of this
+            // thread on a first call (fresh buffers and cold loops) for the bench's 9 MB network.
+            const wj = fresh('wtap');
+            emit('Gather', [wName, i64Scalar(j)], [wj], [attrInt('axis', 2)]);
+            emit('Conv', [tap, wj, ...(j === 0 ? bias : [])], [c], inPlane);
             if (!sum) sum = c;
             else {
               const s = j === kd - 1 ? result : fresh('sum');
@@ -819,7 +842,7 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
         const outPad = intsAttr('output_padding') ?? [0, 0, 0];
         if (attrs.has('output_shape') || strides[0] !== kd || pads[0] !== 0 || pads[3] !== 0 || outPad[0] !== 0 || outPad.length !== 3) return no('ConvTranspose whose depth kernel is not its depth stride');
         const planeAttrs = [...inPlane, attrInts('output_padding', outPad.slice(1))];
-        if (kd === 1) emit('ConvTranspose', [x, f32([Ci, Co, kh, kw], w.values), ...(bName ? [bName] : [])], [result], planeAttrs);
+        if (kd === 1) emit('ConvTranspose', [x, f32([Ci, Co, kh, kw], w.bytes), ...(bName ? [bName] : [])], [result], planeAttrs);
         else {
           // Output channels (j, co) → depth slices d·kd + j: W'[ci, j·Co + co] = W[ci, co, j].
           const [A] = w.dims as [number];
@@ -827,7 +850,11 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
           const wj = new Float32Array(Ci * kd * Co * plane);
           for (let a = 0; a < A; a++)
             for (let j = 0; j < kd; j++)
-              for (let co = 0; co < Co; co++) wj.set(w.values.subarray(((a * Co + co) * kd + j) * plane, ((a * Co + co) * kd + j + 1) * plane), ((a * kd + j) * Co + co) * plane);
+              for (let co = 0; co < Co; co++) {
+                const from = ((a * Co + co) * kd + j) * plane;
+                const to = ((a * kd + j) * Co + co) * plane;
+                for (let q = 0; q < plane; q++) wj[to + q] = w.values[from + q]!;
+              }
           let bias: string[] = [];
           if (bName) {
             const bInit = inits.get(bName);

@@ -7,13 +7,13 @@
  * failing worker start falls back to the in-process path with the same error a broken model gives there.
  * Small fixture networks on synthetic volumes (no real data needed).
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CancelledSignal } from '../../../main/common/errors';
 import { segment, type SegmentOptions } from '../../../main/core/inference/engine';
-import { networkCostFactor, poolShape } from '../../../main/core/inference/network-pool';
+import { networkCostFactor, poolShape, recordedBundle, type BundleRecord } from '../../../main/core/inference/network-pool';
 import { loadModel } from '../../../main/core/models/registry';
 import { ort } from '../../../main/core/inference/session';
 import { PROJECT_ROOT } from '../../helpers/data';
@@ -126,5 +126,49 @@ describe('CPU network pool = in-process network', () => {
     expect(poolShape(2, 2, bench, 10, wide)).toEqual({ workers: 2, threadsPerWorker: 1 });
     expect(poolShape(4, 3, bench, 10, wide)).toEqual({ workers: 3, threadsPerWorker: 1 });
     expect(poolShape(2, 1, bench, 10, wide).workers).toBe(1);
+  });
+
+  it('a worker bundle recorded by an earlier process is reused only while every input file is unchanged', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'delineate-bundle-'));
+    try {
+      const entry = join(dir, 'tile-worker.ts');
+      const dep = join(dir, 'session.ts');
+      const bundle = join(dir, 'tile-worker-0123.mjs');
+      writeFileSync(entry, 'import "./session";');
+      writeFileSync(dep, 'export {};');
+      writeFileSync(bundle, '// bundle');
+      const stat = (p: string) => ({ size: statSync(p).size, mtimeMs: statSync(p).mtimeMs });
+      const recordFile = join(dir, 'tile-worker.json');
+      const write = (r: Partial<BundleRecord>): void => writeFileSync(recordFile, JSON.stringify(r));
+      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry)).toBe(bundle);
+      // Another entry (another checkout), a missing record, a record that is not JSON: no bundle.
+      expect(recordedBundle(recordFile, join(dir, 'other.ts'))).toBeUndefined();
+      expect(recordedBundle(join(dir, 'none.json'), entry)).toBeUndefined();
+      writeFileSync(recordFile, '{');
+      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      // A record that does not list the entry among its inputs: not trusted.
+      write({ entry, bundle, inputs: { [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      // A dependency touched (same size, new mtime), then edited, then deleted: stale.
+      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      utimesSync(dep, new Date(), new Date(Date.now() + 5000));
+      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry)).toBe(bundle);
+      writeFileSync(dep, 'export const x = 1;');
+      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      rmSync(dep);
+      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      // The bundle itself gone: no bundle.
+      writeFileSync(dep, 'export {};');
+      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry)).toBe(bundle);
+      rmSync(bundle);
+      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
