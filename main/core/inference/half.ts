@@ -52,6 +52,9 @@ export function halfBitsFromFloat64(x: number): number {
   const viaF32 = Math.fround(x);
   const h = halfBitsFromFloat32(viaF32);
   if (viaF32 === x || !Number.isFinite(x)) return h;
+  // Overflow is decided on the double: float32 rounds doubles just below 65520 up to it (NumPy: 65519.99999999999
+  // → 65504, 65520 → inf).
+  if ((h & 0x7fff) === 0x7c00) return Math.abs(x) < 65520 ? (h & 0x8000) | 0x7bff : h;
   // halfBitsFromFloat32 left viaF32's bits in u32[0]: for a normal half, double rounding can only matter when the 13
   // mantissa bits it drops are exactly half-way (0x1000) — the common case returns here without table lookups.
   const bits = u32[0]!;

@@ -9,7 +9,7 @@
 import { DelineateError } from '../../common/errors';
 import type { ModelManifest, Normalization } from '../../common/manifest';
 import type { Volume } from '../../common/volume';
-import { computeNewShape, resizeChannel, separateZAxis } from './resample';
+import { computeNewShape, resizeChannelInto, separateZAxis } from './resample';
 
 export type Vec3n = [number, number, number];
 
@@ -292,10 +292,7 @@ export function preprocess(m: ModelManifest, volumes: readonly Volume[], names: 
     const axis = separateZAxis(r.forceSeparateZ, spacing, netSpacing, r.anisotropyThreshold);
     const nn = netShape[0] * netShape[1] * netShape[2];
     out = new Float32Array(C * nn);
-    for (let c = 0; c < C; c++) {
-      const res = resizeChannel(data.subarray(c * cn, (c + 1) * cn), cropped, netShape, r.dataOrder, r.dataOrderZ, axis);
-      out.set(res, c * nn);
-    }
+    for (let c = 0; c < C; c++) resizeChannelInto(data.subarray(c * cn, (c + 1) * cn), cropped, netShape, r.dataOrder, r.dataOrderZ, axis, out.subarray(c * nn, (c + 1) * nn));
   }
   return {
     data: out,

@@ -16,6 +16,7 @@ import { DelineateError, throwIfCancelled } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
 import { itkErrorDetail, quietly } from './itk-quiet';
 import { checkNifti } from './nifti-check';
+import { readNiftiDirect } from './nifti-read';
 import { type Mat3, type Vec3, type Volume, type VoxelArray, type VoxelDataType, dataTypeOf } from '../../common/volume';
 
 /** Extensions {@link readImageFile} accepts (lower case, with the leading dot). */
@@ -88,7 +89,8 @@ async function precheck(path: string, ext: string): Promise<void> {
  * Read a NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr) or MetaImage (.mha, .mhd) file into a {@link Volume}:
  * voxels in the file's own grid (never reoriented), i fastest; geometry in LPS mm as ITK reports it (NIfTI's RAS
  * affine converted to LPS; sform/qform chosen by ITK). NIfTI scl_slope/scl_inter are applied by ITK (the voxel
- * type becomes float32 when they are not identity).
+ * type becomes float32 when they are not identity). Common NIfTI files are read without itk-wasm
+ * (./nifti-read.ts), to the same Volume.
  *
  * Errors: NOT_FOUND (no file), USAGE (unknown extension), FORMAT (broken/truncated file), UNSUPPORTED
  * (multi-component, 4-D or 64-bit integer images). Cancellation is checked before and after the read.
@@ -99,8 +101,15 @@ export async function readImageFile(path: string, opts: JobOptions = {}): Promis
   if (!ext)
     throw new DelineateError('USAGE', `${path}: not a NIfTI/NRRD/MetaImage file (expected ${READABLE_IMAGE_EXTENSIONS.join(', ')})`, { subject: path });
   await assertReadableFile(path);
-  await precheck(path, ext);
   opts.onProgress?.({ stage: 'read', done: 0, total: 1, detail: path });
+  // The common NIfTI files without itk-wasm (./nifti-read.ts: same Volume, bit for bit); the rest below.
+  const direct = ext === '.nii' || ext === '.nii.gz' ? await readNiftiDirect(path) : undefined;
+  if (direct) {
+    throwIfCancelled(opts.signal);
+    opts.onProgress?.({ stage: 'read', done: 1, total: 1, detail: path });
+    return direct;
+  }
+  await precheck(path, ext);
   let image: Image;
   try {
     ({ result: image } = await quietly(() => readImageNode(path)));

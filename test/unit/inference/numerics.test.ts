@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { halfBitsFromFloat64 } from '../../../main/core/inference/half';
-import { computeNewShape, resizeChannel, separateZAxis } from '../../../main/core/inference/resample';
+import { HALF_TO_FLOAT, halfBitsFromFloat64 } from '../../../main/core/inference/half';
+import { computeNewShape, resizeChannel, resizeChannelInto, separateZAxis } from '../../../main/core/inference/resample';
 import { blendingWeights, computeTileSteps, padToPatch } from '../../../main/core/inference/tiling';
 import { PROJECT_ROOT } from '../../helpers/data';
 
@@ -98,7 +98,33 @@ describe('resampling equals nnU-Net (skimage resize / map_coordinates)', () => {
       // float64: equal to rounding of the different summation order; float16: every value the same half.
       expect(maxRel).toBeLessThan(1e-12);
       expect(halfDiff).toBe(0);
+      // The slice-by-slice float32 form preprocessing uses: resizeChannel's values cast to float32, bit for bit.
+      const into = new Float32Array(out.length);
+      resizeChannelInto(input, c.shape, c.newShape, c.order, c.orderZ, axis, into);
+      expect(Buffer.from(into.buffer).equals(Buffer.from(Float32Array.from(out).buffer))).toBe(true);
     });
+  });
+  it('resizeChannelInto = resizeChannel cast to float32, bit for bit (separate z first, in-plane or z only, up and down)', () => {
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 200 - 100;
+    const cases: [number[], number[], 0 | 1 | 3, 0 | 1, number | null][] = [
+      [[9, 31, 27], [9, 15, 14], 3, 0, 0],
+      [[9, 31, 27], [20, 15, 40], 3, 1, 0],
+      [[12, 20, 22], [5, 20, 22], 3, 1, 0],
+      [[12, 20, 22], [30, 20, 22], 1, 0, 0],
+      [[7, 16, 18], [7, 16, 18], 3, 0, 0],
+      [[6, 25, 19], [11, 25, 40], 1, 1, 0],
+      [[6, 25, 19], [4, 9, 8], 3, 1, 0],
+      [[10, 12, 14], [13, 9, 20], 3, 0, null],
+      [[10, 12, 14], [13, 9, 5], 3, 1, 2],
+    ];
+    for (const [shape, newShape, order, orderZ, sep] of cases) {
+      const src = Float32Array.from({ length: shape[0]! * shape[1]! * shape[2]! }, rnd);
+      const ref = Float32Array.from(resizeChannel(src, shape, newShape, order, orderZ, sep));
+      const into = new Float32Array(ref.length);
+      resizeChannelInto(src, shape, newShape, order, orderZ, sep, into);
+      expect(Buffer.from(into.buffer).equals(Buffer.from(ref.buffer)), `${shape} → ${newShape} order ${order}/${orderZ} sep ${sep}`).toBe(true);
+    }
   });
   it('float64 → float16 rounding matches NumPy', () => {
     const xs = decode(fx.half.input) as Float64Array;
@@ -106,5 +132,12 @@ describe('resampling equals nnU-Net (skimage resize / map_coordinates)', () => {
     let diff = 0;
     for (let i = 0; i < xs.length; i++) if (halfBitsFromFloat64(xs[i]!) !== ref[i]) diff++;
     expect(diff).toBe(0);
+  });
+  it('float64 → float16: overflow is decided on the double, as NumPy does', () => {
+    // float32 rounds 65519.99999999999 up to 65520, which would overflow; NumPy gives 65504.
+    expect(HALF_TO_FLOAT[halfBitsFromFloat64(65519.99999999999)]).toBe(65504);
+    expect(HALF_TO_FLOAT[halfBitsFromFloat64(-65519.99999999999)]).toBe(-65504);
+    expect(HALF_TO_FLOAT[halfBitsFromFloat64(65520)]).toBe(Infinity);
+    expect(HALF_TO_FLOAT[halfBitsFromFloat64(65504.5)]).toBe(65504);
   });
 });
