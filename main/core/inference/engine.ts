@@ -181,9 +181,24 @@ export function cpuDepthAsBatch(m: ModelManifest): boolean {
 }
 
 /**
+ * Largest fold (ONNX bytes) whose depth-as-batch graph runs in the worker pool for fewer than
+ * DEPTH_BATCH_POOL_MIN_RUNS_BIG_FOLD runs; a bigger one then runs in this thread, all threads in one session:
+ * its 2-D convolutions use two threads well (a pass of nnU-Net's widths 1.5× faster with 2 threads than 1), and
+ * each worker holds its own activations and weights. Measured on 2 cores, PGBM-001 T1c, two workers vs in-process:
+ * without TTA (4 runs of 24×128×128) 9.5 MB fold (16…96) 1.96–2.07 vs 2.59–2.87 s — the pool's start and first
+ * passes overlap preprocessing; 48 MB (24…192) 3.61 vs 3.83–3.88 s at 1.89 vs 1.02 GiB peak RSS; 123 MB
+ * (32…320) 5.20–5.34 vs 5.31–5.56 s at 2.41 vs 1.28 GiB (PyTorch: 3.64 s / 1.71 GiB, 5.92 s / 2.20 GiB). With
+ * TTA (32 runs) the pool stays faster: 48 MB 17.7 vs 21.1 s (1.89 vs 1.05 GiB).
+ */
+export const DEPTH_BATCH_POOL_MAX_FOLD_BYTES = 24e6;
+/** See {@link DEPTH_BATCH_POOL_MAX_FOLD_BYTES}: from this many runs even a big fold's network uses the pool. */
+export const DEPTH_BATCH_POOL_MIN_RUNS_BIG_FOLD = 8;
+
+/**
  * The CPU worker pool `segment()` uses by default for `runs` network runs of model `m` with `threads` threads in
  * all (workers 1 = the network runs in the calling thread, on all `threads`): none for tiles whose output reaches
- * 128 MiB (those run in-process, split into heads), else ./network-pool.ts `poolShape` within a memory budget of
+ * 128 MiB (those run in-process, split into heads) and for fewer than 8 runs of a depth-as-batch fold over
+ * {@link DEPTH_BATCH_POOL_MAX_FOLD_BYTES}, else ./network-pool.ts `poolShape` within a memory budget of
  * a quarter of this machine's (or container's) memory, counting NETWORK_BYTES_PER_VOXEL per patch voxel (of the
  * graph the run uses, see {@link cpuDepthAsBatch}) and twice the folds' ONNX bytes (`modelBytes`, all `folds`
  * together) per worker; the work a worker needs scales with the fold size (networkCostFactor). Also used by the
@@ -192,6 +207,7 @@ export function cpuDepthAsBatch(m: ModelManifest): boolean {
 export function cpuNetworkPool(m: ModelManifest, runs: number, threads: number = availableParallelism(), modelBytes = 0, folds = 1, depthAsBatch = cpuDepthAsBatch(m)): { workers: number; threadsPerWorker: number } {
   const tileVox = m.patchSize.reduce((a, b) => a * b, 1);
   if (bigTileOutput(m)) return { workers: 1, threadsPerWorker: threads };
+  if (depthAsBatch && runs < DEPTH_BATCH_POOL_MIN_RUNS_BIG_FOLD && modelBytes / Math.max(1, folds) > DEPTH_BATCH_POOL_MAX_FOLD_BYTES) return { workers: 1, threadsPerWorker: threads };
   // Per worker: activations, plus every fold's weights twice (the session's copy and ONNX Runtime's prepacked one).
   const perWorker = tileVox * NETWORK_BYTES_PER_VOXEL[depthAsBatch ? 'depthAsBatch' : 'exported'] + 2 * modelBytes;
   return poolShape(threads, runs, tileVox, networkMemoryBudget() / perWorker, networkCostFactor(modelBytes / Math.max(1, folds)));

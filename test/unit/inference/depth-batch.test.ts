@@ -5,7 +5,7 @@
  * (apart from float32 ties) and says so in its log; `depthAsBatch: false` runs the graph as exported.
  */
 import { describe, expect, it } from 'vitest';
-import { cpuDepthAsBatch, segment, type SegmentOptions } from '../../../main/core/inference/engine';
+import { cpuDepthAsBatch, cpuNetworkPool, DEPTH_BATCH_POOL_MAX_FOLD_BYTES, DEPTH_BATCH_POOL_MIN_RUNS_BIG_FOLD, segment, type SegmentOptions } from '../../../main/core/inference/engine';
 import { loadModel } from '../../../main/core/models/registry';
 import { PROJECT_ROOT } from '../../helpers/data';
 import { phantom } from '../../helpers/engine-runs';
@@ -25,6 +25,18 @@ describe('depth-as-batch graph on the CPU', () => {
     const small = { ...unet, patchSize: [64, 64, 64] };
     expect(cpuDepthAsBatch(small)).toBe(true);
     expect(cpuDepthAsBatch({ ...small, output: { ...unet.output, kind: 'softmax', labels } } as typeof unet)).toBe(false);
+  });
+
+  it('a big fold’s few runs stay in this thread on all cores (one copy of weights and activations)', async () => {
+    const unet = (await loadModel(fixture('multiclass-unet'))).manifest;
+    const big = DEPTH_BATCH_POOL_MAX_FOLD_BYTES + 1;
+    const few = DEPTH_BATCH_POOL_MIN_RUNS_BIG_FOLD - 1;
+    expect(cpuNetworkPool(unet, few, 4, big, 1, true)).toEqual({ workers: 1, threadsPerWorker: 4 });
+    // Three folds of that size: the rule is per fold.
+    expect(cpuNetworkPool(unet, few, 4, 3 * big, 3, true)).toEqual({ workers: 1, threadsPerWorker: 4 });
+    // The same bytes in three smaller folds, or the graph as exported, or many runs: the ordinary pool rule decides.
+    const pooled = (runs: number, bytes: number, folds: number, depthAsBatch: boolean) => cpuNetworkPool(unet, runs, 4, bytes, folds, depthAsBatch);
+    expect(pooled(few * 64, big, 1, true).workers).toBe(pooled(few * 64, big, 1, false).workers);
   });
 
   for (const [name, channels, size, opts] of [
