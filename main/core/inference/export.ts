@@ -18,6 +18,11 @@ import { type AxisPlan, planAxis, resizeAxis, resizeChannel } from './resample';
  */
 export interface RowSink {
   plane(row: number, cls: number, values: Float32Array): void;
+  /**
+   * Optional: the class plane before the float16 cast (float64 values as resampled), when the sink can use them
+   * instead of the cast ones — it must then give the result it would give on their float16 casts.
+   */
+  planeBeforeHalfCast?(row: number, cls: number, values: Float64Array): void;
   end(row: number): void;
 }
 
@@ -99,6 +104,17 @@ export class RowExporter {
     return this.dtype === 'float16' ? HALF_TO_FLOAT[halfBitsFromFloat64(v)]! : v;
   }
 
+  /** Hand class plane `c` of output row `o` (float64 values before the cast, `plane` long) to the sink. */
+  private emit(o: number, c: number, raw: Float64Array, plane: number): void {
+    if (this.dtype === 'float16' && this.sink.planeBeforeHalfCast) {
+      this.sink.planeBeforeHalfCast(o, c, raw);
+      return;
+    }
+    const out = this.outPlane;
+    for (let i = 0; i < plane; i++) out[i] = this.cast(raw[i]!);
+    this.sink.plane(o, c, out);
+  }
+
   /** In-plane resize of class c of a network row into `dst` (float64, M1 × M2), clipped as skimage does. */
   private inPlane(row: Float32Array, c: number, dst: Float64Array): void {
     const [, N1, N2] = this.netShape;
@@ -153,8 +169,11 @@ export class RowExporter {
       const taps = p.order === 0 ? 1 : 2;
       const need = Math.min(Math.max(s + taps - 1, 0), N0 - 1);
       if (need > u) break;
-      const out = this.outPlane;
-      if (this.planes && p.order === 0) {
+      if (this.planes && p.order === 0 && this.dtype === 'float16' && this.sink.planeBeforeHalfCast) {
+        // Nearest row along axis 0: every output row from network row s is the same in-plane resize.
+        const pa = this.planesOf(s);
+        for (let c = 0; c < A; c++) this.sink.planeBeforeHalfCast(o, c, pa.subarray(c * plane, (c + 1) * plane));
+      } else if (this.planes && p.order === 0) {
         // Nearest row along axis 0: every output row from network row s is the same, so it is cast once.
         let cast = this.castRows.get(s);
         if (!cast) {
@@ -173,19 +192,19 @@ export class RowExporter {
         const w1 = p.order === 0 ? 0 : p.weights[o * 2 + 1]!;
         const pa = this.planesOf(ia);
         const pb = w1 === 0 ? pa : this.planesOf(ib);
+        const t = this.tA;
         for (let c = 0; c < A; c++) {
           const base = c * plane;
-          if (p.order === 0) for (let i = 0; i < plane; i++) out[i] = this.cast(pa[base + i]!);
-          else if (w1 === 0) for (let i = 0; i < plane; i++) out[i] = this.cast(pa[base + i]! * w0 + 0);
-          else for (let i = 0; i < plane; i++) out[i] = this.cast(pa[base + i]! * w0 + pb[base + i]! * w1);
-          this.sink.plane(o, c, out);
+          if (p.order === 0) for (let i = 0; i < plane; i++) t[i] = pa[base + i]!;
+          else if (w1 === 0) for (let i = 0; i < plane; i++) t[i] = pa[base + i]! * w0 + 0;
+          else for (let i = 0; i < plane; i++) t[i] = pa[base + i]! * w0 + pb[base + i]! * w1;
+          this.emit(o, c, t, plane);
         }
       } else if (p.order === 0) {
         const r = this.rows.get(s)!;
         for (let c = 0; c < A; c++) {
           this.inPlane(r, c, this.tA);
-          for (let i = 0; i < plane; i++) out[i] = this.cast(this.tA[i]!);
-          this.sink.plane(o, c, out);
+          this.emit(o, c, this.tA, plane);
         }
       } else {
         const ia = Math.min(Math.max(s, 0), N0 - 1);
@@ -194,15 +213,16 @@ export class RowExporter {
         const w1 = p.weights[o * 2 + 1]!;
         const ra = this.rows.get(ia)!;
         const rb = this.rows.get(ib)!;
+        const t = this.tA;
         for (let c = 0; c < A; c++) {
-          this.inPlane(ra, c, this.tA);
+          this.inPlane(ra, c, t);
           if (w1 === 0) {
-            for (let i = 0; i < plane; i++) out[i] = this.cast(this.tA[i]! * w0 + 0);
+            for (let i = 0; i < plane; i++) t[i] = t[i]! * w0 + 0;
           } else {
             this.inPlane(rb, c, this.tB);
-            for (let i = 0; i < plane; i++) out[i] = this.cast(this.tA[i]! * w0 + this.tB[i]! * w1);
+            for (let i = 0; i < plane; i++) t[i] = t[i]! * w0 + this.tB[i]! * w1;
           }
-          this.sink.plane(o, c, out);
+          this.emit(o, c, t, plane);
         }
       }
       this.sink.end(o);
@@ -245,6 +265,9 @@ export class RowLabeller implements RowSink {
   readonly labels: Uint16Array;
   readonly values: Float32Array | undefined;
   private readonly best: Float32Array;
+  /** Softmax labels without kept values: the running maximum before the float16 cast (see planeBeforeHalfCast). */
+  private readonly bestBeforeCast: Float64Array | undefined;
+  readonly planeBeforeHalfCast: RowSink['planeBeforeHalfCast'];
   constructor(
     private readonly output: OutputSpec,
     private readonly planeSize: number,
@@ -255,6 +278,39 @@ export class RowLabeller implements RowSink {
     this.labels = new Uint16Array(planeSize);
     this.best = new Float32Array(planeSize);
     this.values = keepValues ? new Float32Array(classes * planeSize) : undefined;
+    if (output.kind === 'softmax' && !keepValues) {
+      this.bestBeforeCast = new Float64Array(planeSize);
+      this.planeBeforeHalfCast = (_row, c, v) => this.argmaxBeforeCast(c, v);
+    }
+  }
+
+  /**
+   * The softmax running argmax on float16-cast values, without casting every value: the cast is monotonic, so
+   * a value not above the best stays not above it, and one above it by more than both values' rounding errors
+   * (2^-11 of each magnitude + 2^-25 each) stays above; only the near-ties in between are cast and compared
+   * exactly (first maximal channel wins, as NumPy). The export's cast of every resampled logit was ≈ 40 % of its
+   * time (PGBM-001 MR: 24 rows × 2 classes × 82,621 voxels).
+   */
+  private argmaxBeforeCast(c: number, v: Float64Array): void {
+    const n = this.planeSize;
+    const lab = this.labels;
+    const best = this.bestBeforeCast!;
+    if (c === 0) {
+      best.set(v.subarray(0, n));
+      lab.fill(0);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!;
+      const b = best[i]!;
+      // Not above (or NaN on either side): the cast compare is false too.
+      if (!(x > b)) continue;
+      const clear = x - b > 4.8828125e-4 * (Math.abs(x) + Math.abs(b)) + 5.9604644775390625e-8 && x < 65504 && b > -65504;
+      if (clear || HALF_TO_FLOAT[halfBitsFromFloat64(x)]! > HALF_TO_FLOAT[halfBitsFromFloat64(b)]!) {
+        best[i] = x;
+        lab[i] = c;
+      }
+    }
   }
   plane(_row: number, c: number, v: Float32Array): void {
     const n = this.planeSize;

@@ -3,7 +3,8 @@
  * post-processing keeps exactly the largest 26-connected component.
  */
 import { describe, expect, it } from 'vitest';
-import { RowExporter } from '../../../main/core/inference/export';
+import { RowExporter, RowLabeller, type RowSink } from '../../../main/core/inference/export';
+import { HALF_TO_FLOAT, halfBitsFromFloat64 } from '../../../main/core/inference/half';
 import { keepLargestComponent } from '../../../main/core/inference/postprocess';
 import { axisOrders, resizeChannel, separateZAxis } from '../../../main/core/inference/resample';
 import { mirrorCombinations } from '../../../main/core/inference/tta';
@@ -53,6 +54,77 @@ describe('RowExporter (banded resampling back)', () => {
       }
       expect(maxDiff).toBeLessThan(1e-5);
     });
+
+  it('softmax labels from the values before the float16 cast = labels from the cast values (near-ties included)', () => {
+    const softmax = { kind: 'softmax' } as ConstructorParameters<typeof RowLabeller>[0];
+    const n = 60_000;
+    const A = 4;
+    const r = rng(7);
+    const half = (x: number): number => HALF_TO_FLOAT[halfBitsFromFloat64(x)]!;
+    // Values on and around float16 steps: equal halves, midpoints (ties to even), a double's step either side,
+    // subnormal halves, large magnitudes and overflow, NaN.
+    const base = Float64Array.from({ length: n }, () => half(r() * 8));
+    const planes = Array.from({ length: A }, (_, c) =>
+      Float64Array.from(base, (b, i) => {
+        const k = (i * 7 + c * 13) % 11;
+        const step = Math.abs(b) * 2 ** -10 || 2 ** -24;
+        if (k === 0) return b;
+        if (k === 1) return b + step / 2;
+        if (k === 2) return b + step / 2 + Math.abs(b) * 2 ** -52;
+        if (k === 3) return b - step / 2;
+        if (k === 4) return b + step * (r() + 1);
+        if (k === 5) return r() * 2 ** -20;
+        if (k === 6) return 65504 + r() * 40;
+        if (k === 7 && i % 997 === 0) return NaN;
+        return b + r() * step * 3;
+      }),
+    );
+    const labelsOf = (beforeCast: boolean): Uint16Array => {
+      let out = new Uint16Array(0);
+      const labeller = new RowLabeller(softmax, n, A, false, (_row, labels) => (out = labels.slice()));
+      for (let c = 0; c < A; c++) {
+        if (beforeCast) labeller.planeBeforeHalfCast!(0, c, planes[c]!);
+        else labeller.plane(0, c, Float32Array.from(planes[c]!, half));
+      }
+      labeller.end(0);
+      return out;
+    };
+    const fast = labelsOf(true);
+    const cast = labelsOf(false);
+    let differing = 0;
+    for (let i = 0; i < n; i++) if (fast[i] !== cast[i]) differing++;
+    expect(differing).toBe(0);
+    // Enough near-ties that the exact compare was needed: labels differ from a plain argmax of the raw values.
+    let rawDiffers = 0;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < A; c++) if (planes[c]![i]! > planes[best]![i]!) best = c;
+      if (best !== cast[i]) rawDiffers++;
+    }
+    expect(rawDiffers).toBeGreaterThan(1000);
+  });
+
+  it('the exporter gives the same labels through a sink that takes values before the cast as through one that does not', () => {
+    const softmax = { kind: 'softmax' } as ConstructorParameters<typeof RowLabeller>[0];
+    for (const c of cases) {
+      const A = 3;
+      const r = rng(3);
+      const np = c.net[1] * c.net[2];
+      // Logits on a coarse grid of values so that resampled classes often tie after the float16 cast.
+      const rows = Array.from({ length: c.net[0] }, () => Float32Array.from({ length: A * np }, () => Math.round(r() * 8) / 4));
+      const plane = c.out[1] * c.out[2];
+      const run = (wrap: boolean): Uint16Array => {
+        const labels = new Uint16Array(c.out[0] * plane);
+        const labeller = new RowLabeller(softmax, plane, A, false, (o, l) => labels.set(l, o * plane));
+        const sink: RowSink = wrap ? { plane: (o, a, v) => labeller.plane(o, a, v), end: (o) => labeller.end(o) } : labeller;
+        const sep = separateZAxis(null, c.netSp, c.outSp, 3);
+        const ex = new RowExporter(A, c.net, c.out, axisOrders(3, c.order, 0, sep), sep, 'float16', sink);
+        rows.forEach((row, u) => ex.push(u, row));
+        return labels;
+      };
+      expect(Buffer.from(run(false).buffer).equals(Buffer.from(run(true).buffer)), `${c.net} → ${c.out}`).toBe(true);
+    }
+  });
 });
 
 describe('keepLargestComponent', () => {
