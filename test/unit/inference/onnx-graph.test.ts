@@ -253,15 +253,18 @@ describe('rewriteDepthAsBatch', () => {
       await body.release();
     });
 
-  it('zoo (strided and asymmetric depth kernels, residual, constant − activation, depth concat, softmax head, two outputs, opset 13): same outputs', async () => {
+  it('zoo (strided and asymmetric depth kernels, residual, strided 1×1×1 skip, pooling, resize, Constant node, constant − activation, depth concat, softmax head, two outputs, opset 13): same outputs', async () => {
     const bytes = new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/depth-batch-zoo/model.onnx`));
     const r = rewriteDepthAsBatch(bytes);
     expect(r.reason).toBeUndefined();
-    // 3 Convs with a depth kernel (3 + 3 + 2 taps), 1×3×3, the pointwise head (consumed by Softmax: made 2-D), 2 ConvTransposes.
-    expect(r.convs).toBe(7);
+    // 3 Convs with a depth kernel (3 + 3 + 2 taps), 1×3×3, the strided 1×1×1 skip, the pointwise head (consumed by
+    // Softmax: made 2-D), 2 ConvTransposes.
+    expect(r.convs).toBe(8);
     const counts = opCounts(r.model!);
-    expect(counts.get('Conv')).toBe(3 + 3 + 2 + 1 + 1);
+    expect(counts.get('Conv')).toBe(3 + 3 + 2 + 1 + 1 + 1);
     expect(counts.get('ConvTranspose')).toBe(2);
+    // Pooling and resizing run as exported (on the activation transposed back).
+    expect([counts.get('AveragePool'), counts.get('MaxPool'), counts.get('Resize'), counts.get('Constant')]).toEqual([1, 1, 1, 1]);
     // BatchNormalization in training mode needs opset 14: raised from 13.
     const opset = pbDecode(r.model!).filter((f) => f.no === 8).map((f) => pbDecode(f.v as Uint8Array));
     expect(opset.map((o) => Number(o.find((f) => f.no === 2)!.v))).toEqual([14]);
