@@ -468,7 +468,17 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
     } else if (!pool) {
       try {
         for (const f of foldModels) {
-          const s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
+          let s: ort.InferenceSession;
+          try {
+            s = await createSession(f.bytes ?? f.path, sessionSettings, f.path);
+          } catch (e) {
+            // A graph rewritten here that ONNX Runtime will not load (a network unlike those the rewrites were
+            // checked on) must not cost the user the run: the file as exported, with the reason logged.
+            if (!f.bytes) throw e;
+            log(`network: the rewritten graph did not load (${(e as Error).message.split('\n')[0]}); running ${f.path} as exported`);
+            delete f.bytes;
+            s = await createSession(f.path, sessionSettings, f.path);
+          }
           sessions.push(s);
           checkSessionAgainstManifest(s, m, f.path, inDims, A);
           const split = maxHeadClasses > 0 && maxHeadClasses < A ? splitPointwiseHead(f.bytes ?? (await readFile(f.path)), m.onnx.outputName, maxHeadClasses, spatialDims) : null;

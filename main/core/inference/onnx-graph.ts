@@ -895,6 +895,13 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
       // transposed to depth-major again: exact whatever their attributes, and they are a small part of a pass
       // (ResEnc's average-pooled skips, max-pooling encoders, trilinear upsampling).
       if (outs.length !== 1 || !ins.slice(1).every((i) => i === '' || inits.has(i))) return no(`${op} with several outputs or a non-constant parameter`);
+      if (op === 'Resize' || op === 'Upsample') {
+        // Only spatial scales (batch and channels kept): the result must stay [1, C, D', H', W'].
+        const scalesName = op === 'Resize' ? ins[2] : ins[1];
+        const scales = scalesName ? inits.get(scalesName) : undefined;
+        const v = scales ? readFloatInit(scales)?.values : undefined;
+        if (!v || v.length !== 5 || v[0] !== 1 || v[1] !== 1 || (op === 'Resize' && (ins[3] ?? '') !== '')) return no(`${op} without constant spatial-only scales`);
+      }
       const y = fresh(op);
       emit(op, [toNcdhw(x), ...ins.slice(1)], [y], attrList.map((f) => pbDecode(f.v as Uint8Array)));
       const sq = fresh('sq');
