@@ -19,6 +19,32 @@
  * (onnx-graph.ts; bit-identical). 512×512×300: 4.11 GB → 2.79 GB peak RSS (band 1.83 GB; classes × volume × 4 B
  * would be 31.5 GB, 8.5 GB on the network grid). 256×256×150: 2.41 GB → 1.02 GB, the same label map (SHA-256).
  *
+ * ## Findings, session 6: start-up and fixed costs (the machine ran 20–35 % faster than in session 5 by the end)
+ * A traced cold 4-tile MR run without TTA (segment() and the workers, wall clock) showed: the workers were spawned
+ * only after preprocessing — the pool's esbuild call for its worker bundle is answered through this thread's event
+ * loop, which preprocessing blocks — so the first tile waited ≈ 260 ms; the bundle is now reused from an earlier
+ * process while its sources are unchanged (network-pool.ts readyWorkerScript) and the workers spawn at once. On
+ * these VMs a fresh buffer costs 10–60 ms per 9 MB in page faults: the depth-as-batch rewrite copied its weights
+ * four times (90–190 ms on a first call) — now they are referenced and the depth taps are Gathers that ONNX Runtime
+ * folds (41–66 ms, bit-identical outputs); preprocessing resamples slice by slice into float32 (no volume-sized
+ * float64 intermediates). Reading with itk-wasm (0.16–0.21 s, mostly loading its wasm) is replaced for common
+ * NIfTI files by a direct reader (0.05–0.08 s; the same Volume bit for bit on all 42 such files in the data). The
+ * export cast every resampled logit to float16 (≈ 40 % of its time): softmax labels are now taken before the cast,
+ * casting only near-ties (104–122 → 39–61 ms). A worker holds its next task, so it never waits for this thread to
+ * dispatch (it waited up to 49 ms). Wider folds: two workers doubled the activations and weights (123 MB fold:
+ * 2.41 GiB vs PyTorch's 2.20) — a fold over 24 MB with fewer than 8 runs now runs in-process on both cores (1.28
+ * GiB, time ±5 %). The depth-as-batch rewrite now also covers nnU-Net's ResidualEncoderUNet (956 → 657 ms per
+ * 1-thread pass) and MONAI's DynUNet (769 → 573 ms).
+ * Where the 4-tile MR without TTA still loses (1.5–1.7 s, 5–10 %): the whole run is CPU-bound on the 2 cores
+ * (segment() uses 1.9 cores on average). Before the first tile, preprocessing in this thread (≈ 0.17 s of cold
+ * JavaScript: toTensor, non-zero mask, crop, z-score, order-3 resize) shares the cores with the two workers'
+ * start (≈ 0.2 s of CPU each: a V8 isolate, ONNX Runtime, session creation): 0.31–0.36 s against nnU-Net's
+ * 0.16–0.19 s for reading and preprocessing in C. The network stage is level or ahead (1.05–1.1 vs 1.2–1.3 s) and
+ * the export close (0.12–0.15 vs 0.11–0.12 s). Measured and not taken: one worker with two threads (2.04–2.13 vs
+ * 1.96–2.07 s), the network in this thread (1.69–1.71 vs 1.57–1.63 s), a float64 exponent trick for the float16
+ * cast (no gain in the exporter), ONNX Runtime's saved optimised model (session creation 68–73 → 56–59 ms only),
+ * transparent huge pages via glibc tunables (erratic).
+ *
  * ## Findings, session 5: the network as 2-D convolutions over depth slices
  * Per-op profile of one 1-thread pass of the bench net (ONNX Runtime 1.30, ConvTranspose rewrite): Conv 82 % (513 of
  * 627 ms), InstanceNormalization 8 %, Concat 4 %, LeakyRelu 4 %, DepthToSpace 2.5 %. Its 3-D Convs reach 48–72

@@ -98,7 +98,8 @@ function readyWorkerScript(): { script: URL; evalSource: false } | undefined {
   if (compiledUrl) return { script: compiledUrl, evalSource: false };
   let bundle: string | undefined;
   try {
-    bundle = recordedBundle(bundleRecordFile(), fileURLToPath(new URL(`./${WORKER_NAME}.ts`, import.meta.url)));
+    const esbuildVersion = (createRequire(import.meta.url)('esbuild/package.json') as { version: string }).version;
+    bundle = recordedBundle(bundleRecordFile(), fileURLToPath(new URL(`./${WORKER_NAME}.ts`, import.meta.url)), bundleBuilder(esbuildVersion));
   } catch {
     // No onnxruntime-node to resolve the cache folder from: workerScript() reports what is missing.
   }
@@ -111,14 +112,14 @@ function readyWorkerScript(): { script: URL; evalSource: false } | undefined {
  * The bundle that `recordFile` (a {@link BundleRecord} as JSON) records for `entry`, when that record exists, the
  * bundle file exists and every recorded input file still has its recorded size and mtime; else undefined.
  */
-export function recordedBundle(recordFile: string, entry: string): string | undefined {
+export function recordedBundle(recordFile: string, entry: string, builder: string): string | undefined {
   let record: BundleRecord;
   try {
     record = JSON.parse(readFileSync(recordFile, 'utf8')) as BundleRecord;
   } catch {
     return undefined;
   }
-  if (record.entry !== entry || typeof record.bundle !== 'string' || !existsSync(record.bundle) || typeof record.inputs !== 'object' || !record.inputs) return undefined;
+  if (record.entry !== entry || record.builder !== builder || typeof record.bundle !== 'string' || !existsSync(record.bundle) || typeof record.inputs !== 'object' || !record.inputs) return undefined;
   const inputs = Object.entries(record.inputs);
   if (!inputs.some(([path]) => path === entry)) return undefined;
   for (const [path, st] of inputs) {
@@ -128,11 +129,20 @@ export function recordedBundle(recordFile: string, entry: string): string | unde
   return record.bundle;
 }
 
-/** What a bundle was made from: the entry, and each bundled source file's size and mtime at build time. */
+/** What a bundle was made from: the entry, the builder (esbuild version and options), each input's size and mtime. */
 export interface BundleRecord {
   entry: string;
   bundle: string;
+  builder: string;
   inputs: Record<string, { size: number; mtimeMs: number }>;
+}
+
+/** esbuild options of the worker bundle (also part of its record: other options, another bundle). */
+const BUILD_OPTIONS = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['onnxruntime-node'] } as const;
+
+/** What a bundle's record names as its builder: the esbuild version and BUILD_OPTIONS. */
+function bundleBuilder(esbuildVersion: string): string {
+  return `esbuild ${esbuildVersion} ${JSON.stringify(BUILD_OPTIONS)}`;
 }
 
 let compiled: Promise<URL> | undefined;
@@ -166,22 +176,31 @@ async function compileWorker(entry: URL): Promise<URL> {
   const entryPath = fileURLToPath(entry);
   const cwd = dirname(entryPath);
   const buildStartMs = Date.now();
-  const r = await esbuild.build({ entryPoints: [entryPath], absWorkingDir: cwd, bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['onnxruntime-node'], write: false, metafile: true, logLevel: 'silent' });
+  const r = await esbuild.build({ entryPoints: [entryPath], absWorkingDir: cwd, ...BUILD_OPTIONS, external: [...BUILD_OPTIONS.external], write: false, metafile: true, logLevel: 'silent' });
   const code = r.outputFiles[0]!.contents;
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const dir = bundleDir();
   const file = join(dir, `${WORKER_NAME}-${hash}.mjs`);
   await mkdir(dir, { recursive: true });
   if (!existsSync(file)) await writeAtomic(file, code);
-  const inputs: BundleRecord['inputs'] = {};
-  for (const rel of Object.keys(r.metafile.inputs)) {
-    const path = resolve(cwd, rel);
-    const st = statSync(path);
-    inputs[path] = { size: st.size, mtimeMs: st.mtimeMs };
+  // A record is only an optimisation: failing to make or write it costs the next process one build.
+  try {
+    const inputs: BundleRecord['inputs'] = {};
+    // The bundled sources and the tsconfig.json files esbuild reads settings from (the entry's folder upwards).
+    const paths = Object.keys(r.metafile.inputs).map((rel) => resolve(cwd, rel));
+    for (let dir = cwd; ; dir = dirname(dir)) {
+      if (existsSync(join(dir, 'tsconfig.json'))) paths.push(join(dir, 'tsconfig.json'));
+      if (dirname(dir) === dir) break;
+    }
+    for (const path of paths) {
+      const st = statSync(path);
+      inputs[path] = { size: st.size, mtimeMs: st.mtimeMs };
+    }
+    if (Object.values(inputs).every((st) => st.mtimeMs < buildStartMs))
+      await writeAtomic(bundleRecordFile(), JSON.stringify({ entry: entryPath, bundle: file, builder: bundleBuilder(esbuild.version), inputs } satisfies BundleRecord));
+  } catch {
+    // No record: the next process builds again.
   }
-  // A record is only an optimisation: failing to write it costs the next process one build.
-  if (Object.values(inputs).every((st) => st.mtimeMs < buildStartMs))
-    await writeAtomic(bundleRecordFile(), JSON.stringify({ entry: entryPath, bundle: file, inputs } satisfies BundleRecord)).catch(() => {});
   compiledUrl = pathToFileURL(file);
   return compiledUrl;
 }

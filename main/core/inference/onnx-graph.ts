@@ -601,9 +601,9 @@ const DEPTH_BATCH_UNARY = new Set([
   'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Softplus', 'Softsign', 'Gelu',
   'Mish', 'ThresholdedRelu', 'Identity', 'Dropout', 'Clip', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Erf',
 ]);
-/** Elementwise ops over activations of one shape (residual sums, gates), or an activation and a scalar constant. */
 /** Ops run as exported on the activation transposed back (see rewriteDepthAsBatch): 5-D in, 5-D out, batch 1. */
 const DEPTH_BATCH_AS_EXPORTED = new Set(['AveragePool', 'MaxPool', 'Resize', 'Upsample']);
+/** Elementwise ops over activations of one shape (residual sums, gates), or an activation and a scalar constant. */
 const DEPTH_BATCH_NARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean']);
 
 /** The result of {@link rewriteDepthAsBatch}: the rewritten model and how many convolutions it turned 2-D, or why not. */
@@ -671,9 +671,10 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
     const name = firstStr(t, TENSOR_NAME);
     if (name !== undefined) inits.set(name, t);
   }
-  const inputs = fieldsOf(g, GRAPH_INPUT)
-    .map((f) => pbDecode(f.v as Uint8Array))
-    .filter((vi) => !inits.has(firstStr(vi, VI_NAME) ?? ''));
+  const allInputs = fieldsOf(g, GRAPH_INPUT).map((f) => pbDecode(f.v as Uint8Array));
+  /** Initializers also listed as graph inputs (keep_initializers_as_inputs): overridable, so never constant-folded. */
+  const initsAsInputs = new Set(allInputs.map((vi) => firstStr(vi, VI_NAME) ?? '').filter((name) => inits.has(name)));
+  const inputs = allInputs.filter((vi) => !inits.has(firstStr(vi, VI_NAME) ?? ''));
   if (inputs.length !== 1) return no(`${inputs.length} graph inputs`);
   const inputName = firstStr(inputs[0]!, VI_NAME)!;
   {
@@ -846,8 +847,19 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
             // W[:, :, j] by a Gather on the original weights, which ONNX Runtime folds into a constant when the
             // session is made (in C++, before its NCHWc layout pass): slicing them here cost 20–40 ms of this
             // thread on a first call (fresh buffers and cold loops) for the bench's 9 MB network.
-            const wj = fresh('wtap');
-            emit('Gather', [wName, i64Scalar(j)], [wj], [attrInt('axis', 2)]);
+            let wj: string;
+            if (initsAsInputs.has(wName)) {
+              // Weights ONNX Runtime may not fold (a graph input could override them): W[:, :, j] sliced here.
+              const [A, B] = w.dims as [number, number];
+              const plane = kh * kw;
+              const v = w.values;
+              const r = new Float32Array(A * B * plane);
+              for (let ab = 0, to = 0; ab < A * B; ab++) for (let q = 0, from = (ab * kd + j) * plane; q < plane; q++) r[to++] = v[from + q]!;
+              wj = f32([Co, Ci, kh, kw], r);
+            } else {
+              wj = fresh('wtap');
+              emit('Gather', [wName, i64Scalar(j)], [wj], [attrInt('axis', 2)]);
+            }
             emit('Conv', [tap, wj, ...(j === 0 ? bias : [])], [c], inPlane);
             if (!sum) sum = c;
             else {

@@ -12,10 +12,11 @@
  * (whose errors come from the checks before itk-wasm). `test/integration/io/nifti-read.test.ts` compares this reader
  * with itk-wasm on every NIfTI file in ../shared/data.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { createGunzip, gunzip } from 'node:zlib';
 import type { Mat3, Vec3, Volume, VoxelArray, VoxelDataType } from '../../common/volume';
 
 const gunzipAsync = promisify(gunzip);
@@ -36,8 +37,8 @@ const TYPES: Record<number, { type: VoxelDataType; bytes: number; make: (n: numb
 /** NIFTI_XFORM_SCANNER_ANAT: the sform code ITK prefers over a qform. */
 const XFORM_SCANNER_ANAT = 1;
 
-/** Largest |cos| between two sform columns (directions) accepted as orthogonal; the PGBM-006 studies have 1.5e-5. */
-const ORTHOGONALITY_TOLERANCE = 1e-4;
+/** ITK's tolerance for an orthonormal sform rotation (|R·Rᵀ − I| per entry); the PGBM-006 studies have 1.5e-5. */
+const ORTHONORMALITY_TOLERANCE = 1e-4;
 
 /** Largest relative difference between an sform column's length and its pixdim (PGBM-003: 8.6e-6). */
 const SPACING_TOLERANCE = 1e-4;
@@ -48,18 +49,88 @@ const SPACING_TOLERANCE = 1e-4;
  * itk-wasm's path reports them.
  */
 export async function readNiftiDirect(path: string): Promise<Volume | undefined> {
+  const gz = path.toLowerCase().endsWith('.gz');
   let buf: Buffer;
   try {
+    // The header first (352 bytes, streamed out of the gzip): a file this reader does not take — a 4-D series, a
+    // qform file, a scaled one — is not read and inflated twice.
+    if (!parseHeader(await headerBytes(path, gz), false)) return undefined;
     buf = await readFile(path);
-    if (path.toLowerCase().endsWith('.gz')) buf = await gunzipAsync(buf);
+    if (gz) buf = await gunzipAsync(buf);
   } catch {
     return undefined;
   }
   return volumeFromNifti1(buf);
 }
 
+/** The first 352 bytes of the (decompressed) file, or fewer when it is shorter. */
+async function headerBytes(path: string, gz: boolean): Promise<Buffer> {
+  if (!gz) {
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(352);
+      const { bytesRead } = await fh.read(b, 0, 352, 0);
+      return b.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const src = createReadStream(path, { highWaterMark: 16 * 1024 });
+  const gunzipper = createGunzip();
+  try {
+    for await (const chunk of src.pipe(gunzipper) as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      got += chunk.length;
+      if (got >= 352) break;
+    }
+  } finally {
+    src.destroy();
+    gunzipper.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, 352);
+}
+
+/** What the header says, when it is one this reader takes (`needData`: the voxel bytes must be in `buf` too). */
+interface DirectHeader {
+  size: Vec3;
+  type: (typeof TYPES)[number];
+  voxOffset: number;
+  pixdim: number[];
+  srow: number[][];
+}
+
 /** {@link readNiftiDirect} on the (decompressed) bytes of a file. */
 export function volumeFromNifti1(buf: Buffer): Volume | undefined {
+  const hdr = parseHeader(buf, true);
+  if (!hdr) return undefined;
+  const { size, type: t, voxOffset, pixdim, srow } = hdr;
+  const n = size[0] * size[1] * size[2];
+  // RAS → LPS: negate the x and y rows (origin exactly as ITK computes it, −0 included). Direction columns = sform
+  // columns normalised (+0: no −0, as volumeFromItkImage); spacing = pixdim (as ITK).
+  const lps = srow.map((row, r) => row.map((v) => (r < 2 ? -v : v)));
+  const direction = [0, 0, 0, 0, 0, 0, 0, 0, 0] as Mat3;
+  for (let c = 0; c < 3; c++) {
+    const col = [lps[0]![c]!, lps[1]![c]!, lps[2]![c]!];
+    const len = Math.sqrt(col[0]! * col[0]! + col[1]! * col[1]! + col[2]! * col[2]!);
+    for (let r = 0; r < 3; r++) direction[r * 3 + c] = col[r]! / len + 0;
+  }
+  const data = t.make(n);
+  // A copy with its own buffer (little-endian file on a little-endian host; the Buffer may be a pooled slice).
+  new Uint8Array(data.buffer).set(buf.subarray(voxOffset, voxOffset + n * t.bytes));
+  return {
+    size,
+    spacingMm: [pixdim[0]!, pixdim[1]!, pixdim[2]!],
+    originMm: [lps[0]![3]!, lps[1]![3]!, lps[2]![3]!],
+    direction,
+    dataType: t.type,
+    data,
+  };
+}
+
+/** The header checks (see the module doc); `needData`: `buf` must also hold every voxel. */
+function parseHeader(buf: Buffer, needData: boolean): DirectHeader | undefined {
   if (!LITTLE_ENDIAN_HOST) return undefined;
   if (buf.length < 352 || buf.readInt32LE(0) !== 348) return undefined;
   if (buf.toString('latin1', 344, 348) !== 'n+1\0') return undefined;
@@ -74,41 +145,35 @@ export function volumeFromNifti1(buf: Buffer): Volume | undefined {
   const inter = buf.readFloatLE(116);
   // No scaling only: slope 0 (unset) or 1, intercept 0.
   if (!((slope === 0 || slope === 1) && inter === 0)) return undefined;
+  // Lengths in mm (or unspecified, which ITK reads as mm); ITK scales metres and microns.
+  const units = buf[123]! & 7;
+  if (units !== 0 && units !== 2) return undefined;
+  // Matrix and vector intents: ITK reads them as other image types (or refuses them).
+  const intent = buf.readInt16LE(68);
+  if (intent >= 1004 && intent <= 1007) return undefined;
   const qformCode = buf.readInt16LE(252);
   const sformCode = buf.readInt16LE(254);
   if (!(sformCode === XFORM_SCANNER_ANAT || (sformCode > 0 && qformCode === 0))) return undefined;
   if (!Number.isInteger(voxOffset) || voxOffset < 352) return undefined;
   const size: Vec3 = [dim[1]!, dim[2]!, dim[3]!];
-  const n = size[0] * size[1] * size[2];
-  if (buf.length < voxOffset + n * t.bytes) return undefined;
+  if (needData && buf.length < voxOffset + size[0] * size[1] * size[2] * t.bytes) return undefined;
 
   // sform rows (RAS mm): srow_x, srow_y, srow_z at 280, 296, 312.
   const srow = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => buf.readFloatLE(280 + 16 * r + 4 * c)));
   if (!srow.every((row) => row.every(Number.isFinite))) return undefined;
-  // RAS → LPS: negate the x and y rows. Direction columns = sform columns normalised; spacing = pixdim (as ITK).
-  const lps = srow.map((row, r) => row.map((v) => (r < 2 ? -v : v) + 0));
-  const direction = [0, 0, 0, 0, 0, 0, 0, 0, 0] as Mat3;
-  const columns: number[][] = [];
+  // ITK's own test of an sform it uses: its columns, normalised in float32, orthonormal to 1e-4 (R·Rᵀ ≈ I); and
+  // their lengths must be pixdim (ITK's spacing), else ITK's geometry would not be the sform's.
+  const unit: number[][] = [];
   for (let c = 0; c < 3; c++) {
-    const col = [lps[0]![c]!, lps[1]![c]!, lps[2]![c]!];
+    const col = [srow[0]![c]!, srow[1]![c]!, srow[2]![c]!];
     const len = Math.sqrt(col[0]! * col[0]! + col[1]! * col[1]! + col[2]! * col[2]!);
     if (!(len > 0) || Math.abs(len - pixdim[c]!) > SPACING_TOLERANCE * pixdim[c]!) return undefined;
-    const unit = col.map((v) => v / len + 0);
-    columns.push(unit);
-    for (let r = 0; r < 3; r++) direction[r * 3 + c] = unit[r]!;
+    unit.push(col.map((v) => Math.fround(v / len)));
   }
-  const dot = (a: number[], b: number[]): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
-  if (Math.max(Math.abs(dot(columns[0]!, columns[1]!)), Math.abs(dot(columns[0]!, columns[2]!)), Math.abs(dot(columns[1]!, columns[2]!))) > ORTHOGONALITY_TOLERANCE) return undefined;
-
-  const data = t.make(n);
-  // A copy with its own buffer (little-endian file on a little-endian host; the Buffer may be a pooled slice).
-  new Uint8Array(data.buffer).set(buf.subarray(voxOffset, voxOffset + n * t.bytes));
-  return {
-    size,
-    spacingMm: [pixdim[0]!, pixdim[1]!, pixdim[2]!],
-    originMm: [lps[0]![3]!, lps[1]![3]!, lps[2]![3]!],
-    direction,
-    dataType: t.type,
-    data,
-  };
+  for (let a = 0; a < 3; a++)
+    for (let b = 0; b < 3; b++) {
+      const rrt = unit[0]![a]! * unit[0]![b]! + unit[1]![a]! * unit[1]![b]! + unit[2]![a]! * unit[2]![b]!;
+      if (Math.abs(rrt - (a === b ? 1 : 0)) > ORTHONORMALITY_TOLERANCE) return undefined;
+    }
+  return { size, type: t, voxOffset, pixdim, srow };
 }

@@ -21,7 +21,7 @@ const sameVolume = (a: Volume, b: Volume): boolean =>
   a.dataType === b.dataType &&
   [a.size, a.spacingMm, a.originMm, a.direction].every((x, k) => {
     const y = [b.size, b.spacingMm, b.originMm, b.direction][k]!;
-    return x.length === y.length && x.every((v, i) => v === y[i]);
+    return x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
   }) &&
   Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
 
@@ -71,6 +71,10 @@ describe.skipIf(!hasData('tcia-brain-tumor-progression', 'totalseg-example', 'fo
     expect(edited((b) => b.writeFloatLE(b.readFloatLE(280) * 1.01, 280))).toBeUndefined(); // column length ≠ pixdim
     expect(edited((b) => b.writeFloatLE(b.readFloatLE(280) + 0.01, 284))).toBeUndefined(); // columns not orthogonal
     expect(edited((b) => b.write('ni1\0', 344, 'latin1'))).toBeUndefined(); // .hdr/.img pair
+    expect(edited((b) => (b[123] = (b[123]! & ~7) | 1))).toBeUndefined(); // lengths in metres: ITK scales them
+    expect(edited((b) => (b[123] = (b[123]! & ~7) | 3))).toBeUndefined(); // microns
+    expect(edited((b) => (b[123] = b[123]! & ~7))).toBeDefined(); // unspecified: mm, as ITK
+    expect(edited((b) => b.writeInt16LE(1005, 68))).toBeUndefined(); // symmetric-matrix intent
     expect(volumeFromNifti1(original.subarray(0, original.length - 1))).toBeUndefined(); // truncated
   });
 });

@@ -140,33 +140,35 @@ describe('CPU network pool = in-process network', () => {
       const stat = (p: string) => ({ size: statSync(p).size, mtimeMs: statSync(p).mtimeMs });
       const recordFile = join(dir, 'tile-worker.json');
       const write = (r: Partial<BundleRecord>): void => writeFileSync(recordFile, JSON.stringify(r));
-      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
-      expect(recordedBundle(recordFile, entry)).toBe(bundle);
-      // Another entry (another checkout), a missing record, a record that is not JSON: no bundle.
-      expect(recordedBundle(recordFile, join(dir, 'other.ts'))).toBeUndefined();
-      expect(recordedBundle(join(dir, 'none.json'), entry)).toBeUndefined();
+      write({ entry, bundle, builder: 'b1', inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry, 'b1')).toBe(bundle);
+      // Another builder (esbuild version or options), another entry (another checkout), a missing record, a record
+      // that is not JSON: no bundle.
+      expect(recordedBundle(recordFile, entry, 'b2')).toBeUndefined();
+      expect(recordedBundle(recordFile, join(dir, 'other.ts'), 'b1')).toBeUndefined();
+      expect(recordedBundle(join(dir, 'none.json'), entry, 'b1')).toBeUndefined();
       writeFileSync(recordFile, '{');
-      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      expect(recordedBundle(recordFile, entry, 'b1')).toBeUndefined();
       // A record that does not list the entry among its inputs: not trusted.
-      write({ entry, bundle, inputs: { [dep]: stat(dep) } });
-      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      write({ entry, bundle, builder: 'b1', inputs: { [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry, 'b1')).toBeUndefined();
       // A dependency touched (same size, new mtime), then edited, then deleted: stale.
-      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      write({ entry, bundle, builder: 'b1', inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
       utimesSync(dep, new Date(), new Date(Date.now() + 5000));
-      expect(recordedBundle(recordFile, entry)).toBeUndefined();
-      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
-      expect(recordedBundle(recordFile, entry)).toBe(bundle);
+      expect(recordedBundle(recordFile, entry, 'b1')).toBeUndefined();
+      write({ entry, bundle, builder: 'b1', inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry, 'b1')).toBe(bundle);
       writeFileSync(dep, 'export const x = 1;');
-      expect(recordedBundle(recordFile, entry)).toBeUndefined();
-      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry, 'b1')).toBeUndefined();
+      write({ entry, bundle, builder: 'b1', inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
       rmSync(dep);
-      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      expect(recordedBundle(recordFile, entry, 'b1')).toBeUndefined();
       // The bundle itself gone: no bundle.
       writeFileSync(dep, 'export {};');
-      write({ entry, bundle, inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
-      expect(recordedBundle(recordFile, entry)).toBe(bundle);
+      write({ entry, bundle, builder: 'b1', inputs: { [entry]: stat(entry), [dep]: stat(dep) } });
+      expect(recordedBundle(recordFile, entry, 'b1')).toBe(bundle);
       rmSync(bundle);
-      expect(recordedBundle(recordFile, entry)).toBeUndefined();
+      expect(recordedBundle(recordFile, entry, 'b1')).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
