@@ -78,3 +78,17 @@ out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures',
 os.makedirs(out, exist_ok=True)
 onnx.save(model, os.path.join(out, 'model.onnx'))
 print('wrote', os.path.join(out, 'model.onnx'))
+
+# The same network with its weights also listed as graph inputs (torch's keep_initializers_as_inputs=True; older
+# exports): ONNX Runtime does not constant-fold overridable initializers, so the rewrite slices depth taps itself.
+graph_inputs = h.make_graph(
+    nodes, 'depth_batch_zoo_inits_as_inputs',
+    [h.make_tensor_value_info('input', TensorProto.FLOAT, [1, 2, 8, 12, 10])]
+    + [h.make_tensor_value_info(k, TensorProto.FLOAT, list(v.shape)) for k, v in inits.items()],
+    list(graph.output),
+    [nh.from_array(v, k) for k, v in inits.items()])
+model_inputs = h.make_model(graph_inputs, opset_imports=[h.make_opsetid('', 13)], producer_name='make_depth_batch_fixture.py')
+model_inputs.ir_version = 8
+onnx.checker.check_model(model_inputs, full_check=True)
+onnx.save(model_inputs, os.path.join(out, 'inits_as_inputs.onnx'))
+print('wrote', os.path.join(out, 'inits_as_inputs.onnx'))

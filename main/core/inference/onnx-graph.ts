@@ -761,7 +761,10 @@ export function rewriteDepthAsBatch(model: Uint8Array): DepthAsBatch {
     if (ins.every((i) => i === '' || inits.has(i)) && !ins.every((i) => i === '')) {
       // A node on constants only (torch exports pass shared weights through Identity): kept as it is.
       out.push(bytesField(GRAPH_NODE, n));
-      if (op === 'Identity' && outs.length === 1) inits.set(outs[0]!, inits.get(ins[0]!)!);
+      if (op === 'Identity' && outs.length === 1) {
+        inits.set(outs[0]!, inits.get(ins[0]!)!);
+        if (initsAsInputs.has(ins[0]!)) initsAsInputs.add(outs[0]!);
+      }
       continue;
     }
     // The activation input (for elementwise n-ary ops, whichever operand is one: Sub(constant, x) is fine too).

@@ -272,6 +272,18 @@ describe('rewriteDepthAsBatch', () => {
     expect(outputs).toBe(2);
   });
 
+  it('zoo with its weights also listed as graph inputs (keep_initializers_as_inputs): depth taps sliced here, same outputs', async () => {
+    const bytes = new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/depth-batch-zoo/inits_as_inputs.onnx`));
+    const r = rewriteDepthAsBatch(bytes);
+    expect(r.reason).toBeUndefined();
+    expect(r.convs).toBe(8);
+    // ONNX Runtime does not fold a Gather on an overridable initializer: none is used for them.
+    expect(opCounts(r.model!).get('Gather')).toBeUndefined();
+    expect(opCounts(rewriteDepthAsBatch(new Uint8Array(readFileSync(`${PROJECT_ROOT}/test/fixtures/engine/depth-batch-zoo/model.onnx`))).model!).get('Gather')).toBe(3 + 3 + 2);
+    const { outputs } = await compare(bytes, r.model!, [1, 2, 8, 12, 10]);
+    expect(outputs).toBe(2);
+  });
+
   it('says why it leaves a model alone', () => {
     const file = (f: string): Uint8Array => new Uint8Array(readFileSync(`${PROJECT_ROOT}/${f}`));
     expect(rewriteDepthAsBatch(fixture('multiclass-2d')).reason).toBe('input is not rank 5');
