@@ -16,7 +16,7 @@ import { DelineateError, throwIfCancelled } from '../../common/errors';
 import type { JobOptions } from '../../common/progress';
 import { itkErrorDetail, quietly } from './itk-quiet';
 import { checkNifti } from './nifti-check';
-import { readNiftiDirect } from './nifti-read';
+import { readNiftiDirect, readNiftiHeaderDirect } from './nifti-read';
 import { type Mat3, type Vec3, type Volume, type VoxelArray, type VoxelDataType, dataTypeOf } from '../../common/volume';
 
 /** Extensions {@link readImageFile} accepts (lower case, with the leading dot). */
@@ -128,6 +128,9 @@ export async function readImageFileHeader(path: string): Promise<{ size: Vec3; s
   if (!ext) throw new DelineateError('USAGE', `${path}: not a NIfTI/NRRD/MetaImage file`, { subject: path });
   await assertReadableFile(path);
   await precheck(path, ext);
+  // Common NIfTI files: their header alone, without loading itk-wasm (./nifti-read.ts: the same geometry).
+  const direct = ext === '.nii' || ext === '.nii.gz' ? await readNiftiHeaderDirect(path) : undefined;
+  if (direct) return direct;
   let image: Image;
   try {
     ({ result: image } = await quietly(() => readImageNode(path, { informationOnly: true })));

@@ -17,7 +17,7 @@ import { open, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
-import type { Mat3, Vec3, Volume, VoxelArray, VoxelDataType } from '../../common/volume';
+import type { Grid, Mat3, Vec3, Volume, VoxelArray, VoxelDataType } from '../../common/volume';
 
 const gunzipAsync = promisify(gunzip);
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
@@ -101,12 +101,34 @@ interface DirectHeader {
   srow: number[][];
 }
 
+/**
+ * The grid and voxel type {@link readNiftiDirect} would give for a file, from its header alone (352 bytes), or
+ * undefined when the direct reader would not take the file. Cheap (no voxels read, no itk-wasm): folder scans list
+ * such files with it (readImageFileHeader).
+ */
+export async function readNiftiHeaderDirect(path: string): Promise<(Grid & { dataType: VoxelDataType }) | undefined> {
+  try {
+    const hdr = parseHeader(await headerBytes(path, path.toLowerCase().endsWith('.gz')), false);
+    return hdr ? { ...gridOf(hdr), dataType: hdr.type.type } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** {@link readNiftiDirect} on the (decompressed) bytes of a file. */
 export function volumeFromNifti1(buf: Buffer): Volume | undefined {
   const hdr = parseHeader(buf, true);
   if (!hdr) return undefined;
-  const { size, type: t, voxOffset, pixdim, srow } = hdr;
+  const { size, type: t, voxOffset } = hdr;
   const n = size[0] * size[1] * size[2];
+  const data = t.make(n);
+  // A copy with its own buffer (little-endian file on a little-endian host; the Buffer may be a pooled slice).
+  new Uint8Array(data.buffer).set(buf.subarray(voxOffset, voxOffset + n * t.bytes));
+  return { ...gridOf(hdr), dataType: t.type, data };
+}
+
+/** LPS geometry of a header this reader takes. */
+function gridOf({ size, pixdim, srow }: DirectHeader): Grid {
   // RAS → LPS: negate the x and y rows (origin exactly as ITK computes it, −0 included). Direction columns = sform
   // columns normalised (+0: no −0, as volumeFromItkImage); spacing = pixdim (as ITK).
   const lps = srow.map((row, r) => row.map((v) => (r < 2 ? -v : v)));
@@ -116,17 +138,7 @@ export function volumeFromNifti1(buf: Buffer): Volume | undefined {
     const len = Math.sqrt(col[0]! * col[0]! + col[1]! * col[1]! + col[2]! * col[2]!);
     for (let r = 0; r < 3; r++) direction[r * 3 + c] = col[r]! / len + 0;
   }
-  const data = t.make(n);
-  // A copy with its own buffer (little-endian file on a little-endian host; the Buffer may be a pooled slice).
-  new Uint8Array(data.buffer).set(buf.subarray(voxOffset, voxOffset + n * t.bytes));
-  return {
-    size,
-    spacingMm: [pixdim[0]!, pixdim[1]!, pixdim[2]!],
-    originMm: [lps[0]![3]!, lps[1]![3]!, lps[2]![3]!],
-    direction,
-    dataType: t.type,
-    data,
-  };
+  return { size: [...size], spacingMm: [pixdim[0]!, pixdim[1]!, pixdim[2]!], originMm: [lps[0]![3]!, lps[1]![3]!, lps[2]![3]!], direction };
 }
 
 /** The header checks (see the module doc); `needData`: `buf` must also hold every voxel. */

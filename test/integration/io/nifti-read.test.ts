@@ -1,6 +1,7 @@
 /**
  * The direct NIfTI reader (main/core/io/nifti-read.ts) against itk-wasm on every NIfTI file in ../shared/data: where
- * it takes a file, the Volume is the one itk-wasm gives, voxel bytes and geometry bit for bit; it takes the common
+ * it takes a file, the Volume is the one itk-wasm gives, voxel bytes and geometry bit for bit (and its header-only
+ * read the same geometry and voxel type); it takes the common
  * ones (sform files of TotalSegmentator, the PGBM studies, the head CT) and leaves to itk-wasm the cases whose rules
  * are ITK's (qform files, intensity scaling, big-endian, 2-D/4-D). Edited headers check each refusal.
  */
@@ -10,9 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { readImageNode } from '@itk-wasm/image-io';
 import { describe, expect, it } from 'vitest';
 import type { Volume } from '../../../main/common/volume';
-import { readImageFile } from '../../../main/core/io/index';
+import { readImageFile, readImageFileHeader } from '../../../main/core/io/index';
 import { volumeFromItkImage } from '../../../main/core/io/itk';
-import { readNiftiDirect, volumeFromNifti1 } from '../../../main/core/io/nifti-read';
+import { readNiftiDirect, readNiftiHeaderDirect, volumeFromNifti1 } from '../../../main/core/io/nifti-read';
 import { dataPath, hasData } from '../../helpers/data';
 
 const PGBM = 'tcia-brain-tumor-progression/nifti/PGBM-001_04-02-1992/PGBM-001_04-02-1992_T1post.nii.gz';
@@ -35,7 +36,11 @@ describe.skipIf(!hasData('tcia-brain-tumor-progression', 'totalseg-example', 'fo
       if (!direct) continue;
       taken.push(f);
       const image = await readImageNode(f);
-      expect(sameVolume(direct, volumeFromItkImage(image, f)), f).toBe(true);
+      const itk = volumeFromItkImage(image, f);
+      expect(sameVolume(direct, itk), f).toBe(true);
+      // The header alone (folder scans, readImageFileHeader) gives the same grid and voxel type.
+      const header = await readNiftiHeaderDirect(f);
+      expect(header && sameVolume({ ...header, data: itk.data }, itk), f).toBe(true);
     }
     const rel = taken.map((f) => f.slice(dataPath().length + 1));
     // Files whose geometry is a scanner-anatomical sform (or an sform alone): taken.
@@ -45,10 +50,13 @@ describe.skipIf(!hasData('tcia-brain-tumor-progression', 'totalseg-example', 'fo
     expect(taken.length).toBeGreaterThanOrEqual(40);
   });
 
-  it('readImageFile gives the direct reader’s Volume for a file it takes', async () => {
+  it('readImageFile / readImageFileHeader give the direct reader’s Volume / geometry for a file it takes', async () => {
     const viaApi = await readImageFile(dataPath(PGBM));
     const image = await readImageNode(dataPath(PGBM));
-    expect(sameVolume(viaApi, volumeFromItkImage(image, PGBM))).toBe(true);
+    const itk = volumeFromItkImage(image, PGBM);
+    expect(sameVolume(viaApi, itk)).toBe(true);
+    const header = await readImageFileHeader(dataPath(PGBM));
+    expect(sameVolume({ ...header, data: itk.data }, itk)).toBe(true);
   });
 
   it('refuses what it does not read as ITK would: scaling, forms, endianness, dimensions, types, truncation', () => {
