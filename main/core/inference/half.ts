@@ -7,8 +7,41 @@
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** Bits of the half nearest to the float32 value of `x` (round to nearest, ties to even; overflow → ±Inf). */
+/** 2^(e + 42) for the exponents e = −14 … 15 of normal halves (index e + 14): adding and subtracting it rounds a double of exponent e to the half spacing 2^(e − 10), ties to even. */
+const ROUNDER = Float64Array.from({ length: 30 }, (_, i) => 2 ** (i + 28));
+/** 2^(10 − e) (index e + 14): a rounded value times it is 1024 + its half mantissa. */
+const MANTISSA_SCALE = Float64Array.from({ length: 30 }, (_, i) => 2 ** (24 - i));
+
+/**
+ * Bits of the half nearest to the float32 value of `x` (round to nearest, ties to even; overflow → ±Inf).
+ * Float arithmetic instead of reading the float32's bits through a typed array (≈ 1.5× faster; the engine calls it
+ * for every accumulated logit and weight): the value is rounded to its half spacing by adding and subtracting
+ * 2^(e+42) (float64 rounds to nearest even at that number's ulp), e from the top bit of ⌊|v|·2^14⌋; below 2^-14
+ * the spacing is 2^-24 (2^28's ulp). ±0 and NaN take the bitwise path. Equal to it for all 2^32 float32 values
+ * (checked once; test/unit/inference/numerics.test.ts checks a sample and the edges).
+ */
 export function halfBitsFromFloat32(x: number): number {
+  const v = Math.fround(x);
+  if (v > 0) {
+    if (v < 6.103515625e-5) return (v + 268435456 - 268435456) * 16777216;
+    if (v >= 65520) return 0x7c00;
+    const i = 31 - Math.clz32((v * 16384) | 0);
+    const r = ROUNDER[i]!;
+    return ((i + 1) << 10) + ((v + r - r) * MANTISSA_SCALE[i]! - 1024);
+  }
+  if (v < 0) {
+    const a = -v;
+    if (a < 6.103515625e-5) return 0x8000 | ((a + 268435456 - 268435456) * 16777216);
+    if (a >= 65520) return 0xfc00;
+    const i = 31 - Math.clz32((a * 16384) | 0);
+    const r = ROUNDER[i]!;
+    return 0x8000 | (((i + 1) << 10) + ((a + r - r) * MANTISSA_SCALE[i]! - 1024));
+  }
+  return halfBitsFromFloat32Bitwise(v);
+}
+
+/** {@link halfBitsFromFloat32} by the float32's bits (the reference; used for ±0 and NaN). */
+export function halfBitsFromFloat32Bitwise(x: number): number {
   f32[0] = x;
   const b = u32[0]!;
   const sign = (b >>> 16) & 0x8000;
@@ -51,12 +84,13 @@ export const HALF_TO_FLOAT: Float32Array = (() => {
 export function halfBitsFromFloat64(x: number): number {
   const viaF32 = Math.fround(x);
   const h = halfBitsFromFloat32(viaF32);
+  f32[0] = viaF32;
   if (viaF32 === x || !Number.isFinite(x)) return h;
   // Overflow is decided on the double: float32 rounds doubles just below 65520 up to it (NumPy: 65519.99999999999
   // → 65504, 65520 → inf).
   if ((h & 0x7fff) === 0x7c00) return Math.abs(x) < 65520 ? (h & 0x8000) | 0x7bff : h;
-  // halfBitsFromFloat32 left viaF32's bits in u32[0]: for a normal half, double rounding can only matter when the 13
-  // mantissa bits it drops are exactly half-way (0x1000) — the common case returns here without table lookups.
+  // viaF32's bits (u32[0]): for a normal half, double rounding can only matter when the 13 mantissa bits it drops
+  // are exactly half-way (0x1000) — the common case returns here without table lookups.
   const bits = u32[0]!;
   const e = ((bits >>> 23) & 0xff) - 112;
   if (e > 0 && e < 0x1f && (bits & 0x1fff) !== 0x1000) return h;

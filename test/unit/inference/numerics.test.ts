@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HALF_TO_FLOAT, halfBitsFromFloat64 } from '../../../main/core/inference/half';
+import { HALF_TO_FLOAT, halfBitsFromFloat32, halfBitsFromFloat32Bitwise, halfBitsFromFloat64 } from '../../../main/core/inference/half';
 import { computeNewShape, resizeChannel, resizeChannelInto, separateZAxis } from '../../../main/core/inference/resample';
 import { blendingWeights, computeTileSteps, padToPatch } from '../../../main/core/inference/tiling';
 import { PROJECT_ROOT } from '../../helpers/data';
@@ -131,6 +131,22 @@ describe('resampling equals nnU-Net (skimage resize / map_coordinates)', () => {
     const ref = decode(fx.half.output) as Uint16Array;
     let diff = 0;
     for (let i = 0; i < xs.length; i++) if (halfBitsFromFloat64(xs[i]!) !== ref[i]) diff++;
+    expect(diff).toBe(0);
+  });
+  it('float32 → float16 by float arithmetic = by the float32 bits (a sample of 1 M bit patterns, every half midpoint, edges)', () => {
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    const xs: number[] = [0, -0, Infinity, -Infinity, NaN, 65504, 65520, -65520, Math.fround(65519.99), 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14, Math.fround(2 ** -14 - 2 ** -30), 1e-40];
+    for (let b = 0; b < 2 ** 32; b += 4099) {
+      u[0] = b;
+      xs.push(f[0]!);
+    }
+    for (let h = 0; h < 0x7c00; h++) {
+      const mid = h < 0x7bff ? (HALF_TO_FLOAT[h]! + HALF_TO_FLOAT[h + 1]!) / 2 : 65520;
+      for (const x of [HALF_TO_FLOAT[h]!, Math.fround(mid), Math.fround(mid * (1 + 2 ** -23)), Math.fround(mid * (1 - 2 ** -23))]) xs.push(x, -x);
+    }
+    let diff = 0;
+    for (const x of xs) if (halfBitsFromFloat32(x) !== halfBitsFromFloat32Bitwise(x)) diff++;
     expect(diff).toBe(0);
   });
   it('float64 → float16: overflow is decided on the double, as NumPy does', () => {
