@@ -35,12 +35,16 @@
  * 2.41 GiB vs PyTorch's 2.20) — a fold over 24 MB with fewer than 8 runs now runs in-process on both cores (1.28
  * GiB, time ±5 %). The depth-as-batch rewrite now also covers nnU-Net's ResidualEncoderUNet (956 → 657 ms per
  * 1-thread pass) and MONAI's DynUNet (769 → 573 ms).
- * Results (`npm run bench -- inference`, medians of 3 alternating pairs, end of session 6): MR TTA 8.04 vs 10.6 s
- *   (0.76; 0.73–0.81), MR no TTA 1.72 vs 1.64 s (1.05; 1.01–1.07), CT TTA 15.3 vs 23.3 s (0.66; 0.64–0.67), CT no TTA
- *   2.94 vs 4.89 s (0.60; 0.54–0.61); peak RSS 0.55–0.68× PyTorch's; 100 classes on 512×512×300 2.52 GiB. nnU-Net
- *   widths 32…320, MR without TTA (in-process now): 4.75 vs 5.10 s (0.93; 0.91–0.97), 1303 vs 2246 MiB (0.58; 1.12–1.15
- *   with two workers before). Labels vs nnU-Net: 0 (TTA) / 1 (MR no TTA) / 4 (wide net) differing voxels, as before.
- * Where the 4-tile MR without TTA still loses (1.5–1.7 s, 1–7 %): the whole run is CPU-bound on the 2 cores
+ * Later the same session: the pool's workers are spawned before the graph rewrite and get the models in a 'load'
+ * message; the non-zero mask fills holes in place and the crop moves rows within the tensor's buffer (preprocessing
+ * 188–202 → 161–178 ms on a first call); float32 → float16 by float arithmetic (≈ 1.5×, equal for all 2^32 inputs).
+ * Results (`npm run bench -- inference`, medians of 3 alternating pairs, end of session 6): MR TTA 8.31 vs 11.1 s
+ *   (0.75; 0.74–0.78), MR no TTA 1.70 vs 1.70 s (1.00; 0.99–1.03; a 7-pair run: 1.69 vs 1.67 s, pairs 0.95–1.04), CT
+ *   TTA 16.0 vs 24.4 s (0.66; 0.64–0.67), CT no TTA 3.29 vs 5.59 s (0.59; 0.50–0.63); peak RSS 0.56–0.68× PyTorch's;
+ *   100 classes on 512×512×300 2.52 GiB. nnU-Net widths 32…320, MR without TTA (in-process now): 4.75 vs 5.10 s (0.93;
+ *   0.91–0.97), 1303 vs 2246 MiB (0.58; 1.12–1.15 with two workers before). Labels vs nnU-Net: 0 (TTA) / 1 (MR no TTA)
+ *   / 4 (wide net) differing voxels, as before.
+ * Why the 4-tile MR without TTA is only level (1.6–1.8 s): the whole run is CPU-bound on the 2 cores
  * (segment() uses 1.9 cores on average). Before the first tile, preprocessing in this thread (≈ 0.17 s of cold
  * JavaScript: toTensor, non-zero mask, crop, z-score, order-3 resize) shares the cores with the two workers'
  * start (≈ 0.2 s of CPU each: a V8 isolate, ONNX Runtime, session creation): 0.31–0.36 s against nnU-Net's
