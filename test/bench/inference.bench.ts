@@ -35,8 +35,7 @@
  * 2.41 GiB vs PyTorch's 2.20) — a fold over 24 MB with fewer than 8 runs now runs in-process on both cores (1.28
  * GiB, time ±5 %). The depth-as-batch rewrite now also covers nnU-Net's ResidualEncoderUNet (956 → 657 ms per
  * 1-thread pass) and MONAI's DynUNet (769 → 573 ms).
- * Later the same session: the pool's workers are spawned before the graph rewrite and get the models in a 'load'
- * message; the non-zero mask fills holes in place and the crop moves rows within the tensor's buffer (preprocessing
+ * Later the same session: the non-zero mask fills holes in place and the crop moves rows within the tensor's buffer (preprocessing
  * 188–202 → 161–178 ms on a first call); float32 → float16 by float arithmetic (≈ 1.5×, equal for all 2^32 inputs).
  * Results (`npm run bench -- inference`, medians of 3 alternating pairs, end of session 6): MR TTA 8.31 vs 11.1 s
  *   (0.75; 0.74–0.78), MR no TTA 1.70 vs 1.70 s (1.00; 0.99–1.03; a 7-pair run: 1.69 vs 1.67 s, pairs 0.95–1.04), CT
@@ -50,9 +49,10 @@
  * start (≈ 0.2 s of CPU each: a V8 isolate, ONNX Runtime, session creation): 0.31–0.36 s against nnU-Net's
  * 0.16–0.19 s for reading and preprocessing in C. The network stage is level or ahead (1.05–1.1 vs 1.2–1.3 s) and
  * the export close (0.12–0.15 vs 0.11–0.12 s). Measured and not taken: one worker with two threads (2.04–2.13 vs
- * 1.96–2.07 s), the network in this thread (1.69–1.71 vs 1.57–1.63 s), a float64 exponent trick for the float16
- * cast (no gain in the exporter), ONNX Runtime's saved optimised model (session creation 68–73 → 56–59 ms only),
- * transparent huge pages via glibc tunables (erratic).
+ * 1.96–2.07 s), the network in this thread (1.69–1.71 vs 1.57–1.63 s), spawning the workers before the graph
+ * rewrite and sending them the models afterwards (1.645 vs 1.66 s, medians of 7: noise; taken out again), a
+ * float64 exponent trick for the float16 cast in the exporter (no gain there), ONNX Runtime's saved optimised
+ * model (session creation 68–73 → 56–59 ms only), transparent huge pages via glibc tunables (erratic).
  *
  * ## Findings, session 5: the network as 2-D convolutions over depth slices
  * Per-op profile of one 1-thread pass of the bench net (ONNX Runtime 1.30, ConvTranspose rewrite): Conv 82 % (513 of

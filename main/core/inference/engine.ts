@@ -44,7 +44,7 @@ import { keepLargestComponent } from './postprocess';
 import { cropTensor, preprocess, type PreprocessRecord, toTensor, type Vec3n } from './preprocess';
 import { axisOrders, resizeChannel, separateZAxis } from './resample';
 import { createSession, type DeviceName, ort, resolveDevice } from './session';
-import { FoldHandoff, NetworkPool, networkCostFactor, poolShape, type SessionMeta } from './network-pool';
+import { NetworkPool, networkCostFactor, poolShape, type SessionMeta } from './network-pool';
 import { keepWarmNetwork, releaseWarmNetwork, takeWarmNetwork } from './warm-network';
 import { flipInto, mirrorCombinations } from './tta';
 import { networkGeometry, slidingWindowPlan } from './plan';
@@ -372,25 +372,6 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
   // rewritten, so their files are not read here (the bundled model's three folds: 76–146 ms per run). A file that
   // cannot be read here is left to the session's own error below. Nothing is read for a network kept warm.
   const foldModels: { path: string; bytes?: Uint8Array }[] = [];
-  /** `foldModels` for the pool, once complete: its workers are spawned before, and start while the graphs are rewritten. */
-  const handoff = new FoldHandoff();
-  /** Start the pool; never rejects (a pool that cannot start leaves the network to this thread, with the reason logged). */
-  const startPool = async (sh: { workers: number; threadsPerWorker: number }): Promise<NetworkPool | undefined> => {
-    try {
-      return await NetworkPool.start(
-        { threadsPerWorker: sh.threadsPerWorker, inputName: m.onnx.inputName, outputName: m.onnx.outputName, inDims, outChannels: A },
-        handoff,
-        sh.workers,
-        m.id,
-        Math.max(threads, sh.workers * sh.threadsPerWorker),
-      );
-    } catch (e) {
-      // The in-process path below gives the exact error of a model that cannot load (or runs where workers cannot).
-      log(`network workers unavailable (${(e as Error).message}); running the network in this thread`);
-      return undefined;
-    }
-  };
-  const early = usePool ? { shape: earlyShape, pool: warm?.value.pool ? Promise.resolve<NetworkPool | undefined>(warm.value.pool) : startPool(earlyShape) } : undefined;
   for (const [i, f] of useFolds.entries()) {
     let bytes: Uint8Array | undefined;
     // The bytes loadModel has just read and verified (taken either way, so that they are not kept for nothing).
@@ -410,7 +391,22 @@ export async function segment(model: LoadedModel, inputs: readonly Volume[], opt
     }
     foldModels.push({ path: f.path, ...(bytes ? { bytes } : {}) });
   }
-  handoff.give(foldModels.map((f) => ({ path: f.path, ...(f.bytes ? { bytes: f.bytes } : {}) })));
+  /** Start the pool; never rejects (a pool that cannot start leaves the network to this thread, with the reason logged). */
+  const startPool = async (sh: { workers: number; threadsPerWorker: number }): Promise<NetworkPool | undefined> => {
+    try {
+      return await NetworkPool.start(
+        { folds: foldModels.map((f) => ({ path: f.path, ...(f.bytes ? { bytes: f.bytes } : {}) })), threadsPerWorker: sh.threadsPerWorker, inputName: m.onnx.inputName, outputName: m.onnx.outputName, inDims, outChannels: A },
+        sh.workers,
+        m.id,
+        Math.max(threads, sh.workers * sh.threadsPerWorker),
+      );
+    } catch (e) {
+      // The in-process path below gives the exact error of a model that cannot load (or runs where workers cannot).
+      log(`network workers unavailable (${(e as Error).message}); running the network in this thread`);
+      return undefined;
+    }
+  };
+  const early = usePool ? { shape: earlyShape, pool: warm?.value.pool ? Promise.resolve<NetworkPool | undefined>(warm.value.pool) : startPool(earlyShape) } : undefined;
   /** Set once the run has finished: its sessions or pool are then kept warm instead of released. */
   let keep = false;
   /** Whether warm in-process sessions were taken over into `sessions` below. */

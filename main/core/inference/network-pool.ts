@@ -23,10 +23,7 @@ import { tsWorkerBootstrap } from '../worker-bootstrap';
 
 /** workerData of a tile worker. */
 export interface TileWorkerInit {
-  /**
-   * Per fold (index = fold position in the engine's list): the ONNX file, and the (rewritten) model bytes to load
-   * instead when given. Empty in workerData: the pool sends them in a 'load' message (TileWorkerIn).
-   */
+  /** Per fold (index = fold position in the engine's list): the ONNX file, and the (rewritten) model bytes to load instead when given. */
   folds: { path: string; bytes?: Uint8Array }[];
   /** Intra-op threads of this worker's sessions (the pool may give some workers one more; see NetworkPool.start). */
   threadsPerWorker: number;
@@ -46,10 +43,7 @@ export type SessionMeta = Pick<ort.InferenceSession, 'inputNames' | 'outputNames
  * Engine → worker: a task (fold index into `folds`; `input` C-order [Cin, p0, p1, p2] float32 (2-D models p0 = 1);
  * `variants` the mirror variants, each the spatial axes to flip), or close (release the sessions and exit).
  */
-export type TileWorkerIn =
-  | { type: 'load'; folds: TileWorkerInit['folds'] }
-  | { type: 'run'; id: number; fold: number; input: Float32Array; variants: number[][] }
-  | { type: 'close' };
+export type TileWorkerIn = { type: 'run'; id: number; fold: number; input: Float32Array; variants: number[][] } | { type: 'close' };
 /**
  * Worker → engine: ready (each fold session's metadata) or failed at start; per task a result (C-order
  * [A, p0, p1, p2] float32, the variants' outputs flipped back and summed in order) or an error.
@@ -271,30 +265,6 @@ export function poolShape(threads: number, runs: number, tileVox: number, maxWor
   return { workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)) };
 }
 
-/**
- * The fold models, handed to a pool that is already starting: {@link give} posts them to the workers at once (in
- * the caller's synchronous flow), or keeps them until the pool is ready to post them.
- */
-export class FoldHandoff {
-  private folds: TileWorkerInit['folds'] | undefined;
-  private sink: ((folds: TileWorkerInit['folds']) => void) | undefined;
-
-  /** How many folds were given (-1 before). */
-  count = -1;
-
-  give(folds: TileWorkerInit['folds']): void {
-    this.count = folds.length;
-    if (this.sink) this.sink(folds);
-    else this.folds = folds;
-  }
-
-  /** @internal NetworkPool.start */
-  onGiven(sink: (folds: TileWorkerInit['folds']) => void): void {
-    if (this.folds) sink(this.folds);
-    else this.sink = sink;
-  }
-}
-
 export class NetworkPool {
   private readonly queue: Task[] = [];
   private nextId = 0;
@@ -336,25 +306,24 @@ export class NetworkPool {
    * Start `workers` threads and their sessions; resolves once every worker is ready. Rejects with a MODEL error
    * (and stops every worker) when a session cannot be created.
    */
-  static async start(
-    init: Omit<TileWorkerInit, 'folds'>,
-    folds: TileWorkerInit['folds'] | FoldHandoff,
-    workers: number,
-    modelId: string,
-    threads: number = init.threadsPerWorker * workers,
-  ): Promise<NetworkPool> {
+  static async start(init: TileWorkerInit, workers: number, modelId: string, threads: number = init.threadsPerWorker * workers): Promise<NetworkPool> {
     // Without an await when the script is ready (see readyWorkerScript): the workers must be spawned before the
-    // caller goes on with synchronous work. They start (V8 isolate, ONNX Runtime) while the caller still makes the
-    // model bytes (`folds` may be a FoldHandoff: the engine's graph rewrites), which they get in a 'load' message.
+    // caller goes on with synchronous work.
     const { script, evalSource } = readyWorkerScript() ?? (await workerScript());
     const started: Worker[] = [];
     try {
-      const ready = Array.from({ length: workers }, (_, i) => {
+      const metas = await Promise.all(
+        Array.from({ length: workers }, (_, i) => {
           // Spare threads (threads not divisible by workers) go to the first workers, so no core is left idle.
-          const workerInit: TileWorkerInit = { ...init, folds: [], threadsPerWorker: init.threadsPerWorker + (i < threads - init.threadsPerWorker * workers ? 1 : 0) };
+          // Each worker gets its own copy of the model bytes, transferred, not cloned: structured cloning a 123 MB
+          // fold took 80–200 ms of this thread per worker, a plain copy ≈ 40 ms. The caller's bytes stay intact
+          // (the in-process fallback needs them when the pool cannot start).
+          const folds = init.folds.map((f) => (f.bytes ? { ...f, bytes: new Uint8Array(f.bytes) } : f));
+          const transferList = folds.flatMap((f) => (f.bytes ? [f.bytes.buffer as ArrayBuffer] : []));
+          const workerInit: TileWorkerInit = { ...init, folds, threadsPerWorker: init.threadsPerWorker + (i < threads - init.threadsPerWorker * workers ? 1 : 0) };
           // A compiled worker needs none of this process's loader flags (under tsx they would load tsx's loader into
           // every worker: ≈ 0.1 s each); the tsx bootstrap registers its own.
-          const worker = new Worker(script, { eval: evalSource, workerData: workerInit, stdout: false, stderr: false, execArgv: [] });
+          const worker = new Worker(script, { eval: evalSource, workerData: workerInit, transferList, stdout: false, stderr: false, execArgv: [] });
           started.push(worker);
           return new Promise<SessionMeta[]>((resolve, reject) => {
             const onMessage = (m: TileWorkerOut): void => {
@@ -366,26 +335,11 @@ export class NetworkPool {
             worker.once('error', (e) => reject(new DelineateError('MODEL', `Model ${modelId}: a network worker failed to start: ${e.message}`, { subject: modelId, cause: e })));
             worker.once('exit', (code) => reject(new DelineateError('MODEL', `Model ${modelId}: a network worker exited (code ${code}) before it was ready`, { subject: modelId })));
           });
-        });
-      // A worker lost before it got its load must not surface as an unhandled rejection while the folds are awaited.
-      for (const r of ready) r.catch(() => {});
-      const load = (given: TileWorkerInit['folds']): void => {
-        for (const worker of started) {
-          // Each worker gets its own copy of the model bytes, transferred, not cloned: structured cloning a 123 MB
-          // fold took 80–200 ms of this thread per worker, a plain copy ≈ 40 ms. The caller's bytes stay intact
-          // (the in-process fallback needs them when the pool cannot start).
-          const copies = given.map((f) => (f.bytes ? { ...f, bytes: new Uint8Array(f.bytes) } : f));
-          const msg: TileWorkerIn = { type: 'load', folds: copies };
-          worker.postMessage(msg, copies.flatMap((f) => (f.bytes ? [f.bytes.buffer as ArrayBuffer] : [])));
-        }
-      };
-      // Posted synchronously when the caller hands the folds over (a promise continuation would wait until the
-      // caller yields, which its preprocessing does not).
-      if (folds instanceof FoldHandoff) folds.onGiven(load);
-      else load(folds);
-      const metas = await Promise.all(ready);
-      const expected = folds instanceof FoldHandoff ? folds.count : folds.length;
-      if (metas.some((m) => m.length !== expected)) throw new DelineateError('INTERNAL', `Model ${modelId}: a network worker loaded ${metas.find((m) => m.length !== expected)!.length} of ${expected} folds`, { subject: modelId });
+        }),
+      );
+      // A worker that loaded fewer sessions than folds (a protocol slip) must not take runs of a fold it lacks.
+      const short = metas.find((meta) => meta.length !== init.folds.length);
+      if (short) throw new DelineateError('INTERNAL', `Model ${modelId}: a network worker loaded ${short.length} of ${init.folds.length} folds`, { subject: modelId });
       return new NetworkPool(
         started.map((worker) => ({ worker, tasks: [] })),
         metas[0]!,

@@ -19,17 +19,9 @@ const port = parentPort!;
 const post = (m: TileWorkerOut, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 async function main(): Promise<void> {
-  // The model bytes come in a 'load' message (the pool spawns workers before the engine has its rewritten graphs):
-  // the first message; a 'close' instead (the run ended first) ends the worker.
-  const first = await new Promise<TileWorkerIn>((resolve) => port.once('message', resolve));
-  if (first.type !== 'load') {
-    port.close();
-    return;
-  }
-  const folds = first.folds;
   const sessions: ort.InferenceSession[] = [];
   try {
-    for (const f of folds) {
+    for (const f of init.folds) {
       sessions.push(await createSession(f.bytes ?? f.path, { device: 'cpu', threads: init.threadsPerWorker }, f.path));
       // The session has its own copy of the weights: let this one go.
       delete f.bytes;
@@ -56,7 +48,6 @@ async function main(): Promise<void> {
   let chain = Promise.resolve();
   let closing = false;
   port.on('message', (m: TileWorkerIn) => {
-    if (m.type === 'load') return; // only ever the first message
     if (m.type === 'close') {
       closing = true;
       chain = chain.then(async () => {

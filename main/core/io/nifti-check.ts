@@ -31,8 +31,8 @@ const BITPIX: Record<number, number> = {
 
 const fail = (path: string, what: string) => new DelineateError('FORMAT', `${path}: broken NIfTI header: ${what}`, { subject: path });
 
-/** First `n` bytes of the (decompressed) file. */
-async function head(path: string, gz: boolean, n: number): Promise<Buffer> {
+/** First `n` bytes of the (decompressed) file (fewer when it is shorter, or its gzip data breaks after some). */
+export async function niftiHead(path: string, gz: boolean, n: number): Promise<Buffer> {
   if (!gz) {
     const fh = await open(path, 'r');
     try {
@@ -93,7 +93,7 @@ export async function checkNifti(path: string): Promise<NiftiHeaderFacts> {
   const gz = path.toLowerCase().endsWith('.gz');
   let h: Buffer;
   try {
-    h = await head(path, gz, 540);
+    h = await niftiHead(path, gz, 540);
   } catch (e) {
     throw new DelineateError('FORMAT', `${path}: not a gzip file or corrupt compressed data (${(e as Error).message})`, { subject: path, cause: e });
   }

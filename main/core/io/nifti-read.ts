@@ -12,11 +12,11 @@
  * (whose errors come from the checks before itk-wasm). `test/integration/io/nifti-read.test.ts` compares this reader
  * with itk-wasm on every NIfTI file in ../shared/data.
  */
-import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
+import { niftiHead } from './nifti-check';
 import type { Grid, Mat3, Vec3, Volume, VoxelArray, VoxelDataType } from '../../common/volume';
 
 const gunzipAsync = promisify(gunzip);
@@ -54,42 +54,13 @@ export async function readNiftiDirect(path: string): Promise<Volume | undefined>
   try {
     // The header first (352 bytes, streamed out of the gzip): a file this reader does not take — a 4-D series, a
     // qform file, a scaled one — is not read and inflated twice.
-    if (!parseHeader(await headerBytes(path, gz), false)) return undefined;
+    if (!parseHeader(await niftiHead(path, gz, 352), false)) return undefined;
     buf = await readFile(path);
     if (gz) buf = await gunzipAsync(buf);
   } catch {
     return undefined;
   }
   return volumeFromNifti1(buf);
-}
-
-/** The first 352 bytes of the (decompressed) file, or fewer when it is shorter. */
-async function headerBytes(path: string, gz: boolean): Promise<Buffer> {
-  if (!gz) {
-    const fh = await open(path, 'r');
-    try {
-      const b = Buffer.alloc(352);
-      const { bytesRead } = await fh.read(b, 0, 352, 0);
-      return b.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  }
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const src = createReadStream(path, { highWaterMark: 16 * 1024 });
-  const gunzipper = createGunzip();
-  try {
-    for await (const chunk of src.pipe(gunzipper) as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      got += chunk.length;
-      if (got >= 352) break;
-    }
-  } finally {
-    src.destroy();
-    gunzipper.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, 352);
 }
 
 /** What the header says, when it is one this reader takes (`needData`: the voxel bytes must be in `buf` too). */
@@ -108,7 +79,7 @@ interface DirectHeader {
  */
 export async function readNiftiHeaderDirect(path: string): Promise<(Grid & { dataType: VoxelDataType }) | undefined> {
   try {
-    const hdr = parseHeader(await headerBytes(path, path.toLowerCase().endsWith('.gz')), false);
+    const hdr = parseHeader(await niftiHead(path, path.toLowerCase().endsWith('.gz'), 352), false);
     return hdr ? { ...gridOf(hdr), dataType: hdr.type.type } : undefined;
   } catch {
     return undefined;

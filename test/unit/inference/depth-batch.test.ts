@@ -34,8 +34,10 @@ describe('depth-as-batch graph on the CPU', () => {
     expect(cpuNetworkPool(unet, few, 4, big, 1, true)).toEqual({ workers: 1, threadsPerWorker: 4 });
     // Three folds of that size: the rule is per fold.
     expect(cpuNetworkPool(unet, few, 4, 3 * big, 3, true)).toEqual({ workers: 1, threadsPerWorker: 4 });
-    // The same bytes in three smaller folds, or the graph as exported, or many runs: the ordinary pool rule decides.
+    // Many runs: the ordinary pool rule decides, as for the graph as exported.
     const pooled = (runs: number, bytes: number, folds: number, depthAsBatch: boolean) => cpuNetworkPool(unet, runs, 4, bytes, folds, depthAsBatch);
+    // (16×32×32 patch: any machine's memory budget allows several workers, and 448 runs are plenty of work.)
+    expect(pooled(few * 64, big, 1, true).workers).toBeGreaterThan(1);
     expect(pooled(few * 64, big, 1, true).workers).toBe(pooled(few * 64, big, 1, false).workers);
   });
 
